@@ -1,0 +1,28 @@
+//! Genkan's domain: the rules of visitor reception, free of I/O.
+//!
+//! - [`clock`]: the injectable clock every time-dependent rule uses.
+//! - [`id`]: typed identifiers.
+//! - [`text`]: validated user-supplied strings (names, e-mail addresses, phones).
+//! - [`tenant`]: tenants, sites and their time zones.
+//! - [`access`]: roles, principals and what each may see or do.
+//! - [`appointment`]: appointments with one or more visitors.
+//! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
+//! - [`visit`]: the check-in / check-out rules and their typed refusals.
+//! - [`notification`]: what must be told to whom (not how it is delivered).
+//! - [`audit`]: audit events and their hash chain.
+//! - [`wire`]: the versioned kiosk API types shared by server and kiosk.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod appointment;
+pub mod audit;
+pub mod clock;
+pub mod id;
+pub mod notification;
+pub mod pass;
+pub mod tenant;
+pub mod text;
+pub mod visit;
+pub mod wire;
+
+pub use clock::{Clock, ManualClock, SystemClock};

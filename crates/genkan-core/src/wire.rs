@@ -1,0 +1,3 @@
+//! Types that cross the network between server and kiosk, versioned by module.
+
+pub mod v1;

@@ -1,0 +1,246 @@
+//! Kiosk API version 1 (`/api/kiosk/v1`): requests, answers and the error body.
+//! Both the server and the kiosk compile against these definitions.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Every machine-readable error code the API answers with. Stable: clients match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No pass matches (also for another tenant's pass: it is not ours to describe).
+    PassUnknown,
+    /// The pass's validity starts later.
+    PassNotYetValid,
+    /// The pass's validity ended.
+    PassExpired,
+    /// The appointment was cancelled or the pass replaced.
+    PassCancelled,
+    /// The visitor is already checked in.
+    AlreadyInside,
+    /// Check-out asked for a visitor who is not checked in.
+    NotInside,
+    /// The pass is for another site of the same company.
+    OtherSite,
+    /// The kiosk's credential was revoked.
+    KioskRevoked,
+    /// Too many requests; retry after the time given.
+    RateLimited,
+    /// The request could not be read (bad JSON, bad token format, missing field).
+    Malformed,
+    /// Fields failed validation; see `fields`.
+    Validation,
+    /// No or bad credentials.
+    Unauthorized,
+    /// Authenticated, but not allowed to do this.
+    Forbidden,
+    /// No such object (or not visible to the caller).
+    NotFound,
+    /// Conflicts with the current state (e.g. duplicate, wrong state).
+    Conflict,
+    /// The body is larger than allowed.
+    PayloadTooLarge,
+    /// The tenant's contract ended: read-only.
+    ReadOnly,
+    /// The server could not complete the request; nothing was changed.
+    Unavailable,
+    /// An unexpected error; details are in the server log under the request id.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PassUnknown => "pass_unknown",
+            Self::PassNotYetValid => "pass_not_yet_valid",
+            Self::PassExpired => "pass_expired",
+            Self::PassCancelled => "pass_cancelled",
+            Self::AlreadyInside => "already_inside",
+            Self::NotInside => "not_inside",
+            Self::OtherSite => "other_site",
+            Self::KioskRevoked => "kiosk_revoked",
+            Self::RateLimited => "rate_limited",
+            Self::Malformed => "malformed",
+            Self::Validation => "validation",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ReadOnly => "read_only",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One field's problem inside an error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// Path of the field, e.g. `visitors[0].email`.
+    pub field: String,
+    /// Stable code, e.g. `invalid_email`.
+    pub code: String,
+    /// Human explanation.
+    pub message: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code.
+    pub code: ErrorCode,
+    /// Human explanation (English).
+    pub message: String,
+    /// Request id to quote when asking for help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Per-field problems for `validation` errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
+}
+
+/// `POST /api/kiosk/v1/pair`: exchange a one-time pairing code for a device credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRequest {
+    /// The code an admin was shown when adding the kiosk.
+    pub pairing_code: String,
+    /// A name for this device (host name), shown in the kiosk list.
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// Answer to a successful pairing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairResponse {
+    /// The kiosk's id.
+    pub kiosk_id: i64,
+    /// The device credential; sent as `Authorization: Bearer …` from now on. Shown once.
+    pub credential: String,
+    /// Tenant display name.
+    pub tenant_name: String,
+    /// Site display name.
+    pub site_name: String,
+    /// Site time zone (IANA).
+    pub time_zone: String,
+}
+
+/// `POST /api/kiosk/v1/check-in` and `/check-out`: present a pass.
+/// Exactly one of `token` (scanned QR) and `code` (typed digits) is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentPass {
+    /// Chosen by the kiosk per scan; a retry with the same id gets the same answer
+    /// and never a second visit. 8–64 characters of `A-Z a-z 0-9 - _`.
+    pub request_id: String,
+    /// The QR payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The 8-digit fallback code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When the kiosk verified this pass while offline: the real arrival time
+    /// (RFC 3339). Only accepted for replays of the kiosk's journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_at: Option<String>,
+}
+
+/// Whether a request id is acceptable.
+pub fn valid_request_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Answer to a successful check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckInResponse {
+    /// The visit created.
+    pub visit_id: i64,
+    /// Visitor's name, as the kiosk should greet them.
+    pub visitor_name: String,
+    /// Visitor's company, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_company: Option<String>,
+    /// The visitor's language (`ja`/`en`): the kiosk switches to it.
+    pub locale: String,
+    /// The host's display name.
+    pub host_name: String,
+    /// Site name.
+    pub site_name: String,
+    /// Arrival time with the site's offset.
+    pub checked_in_at: String,
+    /// The host alert was queued.
+    pub host_notified: bool,
+}
+
+/// Answer to a successful check-out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutResponse {
+    /// The visit closed.
+    pub visit_id: i64,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// The visitor's language.
+    pub locale: String,
+    /// Departure time with the site's offset.
+    pub checked_out_at: String,
+}
+
+/// `GET /api/kiosk/v1/config`: what the kiosk shows around the scanner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskConfig {
+    /// The kiosk's id.
+    pub kiosk_id: i64,
+    /// Tenant display name.
+    pub tenant_name: String,
+    /// Site display name.
+    pub site_name: String,
+    /// Site time zone.
+    pub time_zone: String,
+    /// Default language.
+    pub default_locale: String,
+    /// Brand colour as `#rrggbb`.
+    pub primary_color: String,
+    /// Whether visitors may check out at the kiosk.
+    pub checkout_enabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_serialise_as_their_stable_names() {
+        for code in [
+            ErrorCode::PassUnknown,
+            ErrorCode::PassNotYetValid,
+            ErrorCode::PassExpired,
+            ErrorCode::PassCancelled,
+            ErrorCode::AlreadyInside,
+            ErrorCode::OtherSite,
+            ErrorCode::KioskRevoked,
+            ErrorCode::RateLimited,
+            ErrorCode::Malformed,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn request_ids_are_bounded_and_plain() {
+        assert!(valid_request_id("0123456789abcdef"));
+        assert!(!valid_request_id("short"));
+        assert!(!valid_request_id(&"a".repeat(65)));
+        assert!(!valid_request_id("has space in it"));
+    }
+}
