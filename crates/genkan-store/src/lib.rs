@@ -1,1 +1,116 @@
-//! x
+//! Genkan's persistence on SQLite (SQLCipher, WAL) behind a narrow async API.
+//!
+//! One writer thread owns the only writable connection and commits concurrent
+//! requests together (group commit, `synchronous=FULL`); reads use a small pool on
+//! the blocking thread pool. Every method on tenant data takes the tenant id.
+//!
+//! - [`keys`]: the key ring kept outside the database.
+//! - [`migrate`]: embedded schema migrations.
+//! - [`audit`]: the hash-chained audit log.
+//! - [`tenants`], [`appointments`], [`kiosks`], [`visits`], [`outbox`], [`tokens`]:
+//!   one module per aggregate.
+
+pub mod appointments;
+pub mod audit;
+mod conn;
+mod error;
+pub mod keys;
+pub mod kiosks;
+pub mod messages;
+pub mod migrate;
+pub mod outbox;
+mod sql;
+pub mod tenants;
+pub mod tokens;
+pub mod visits;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tokio::sync::Notify;
+
+use conn::pragmas::{Access, open};
+use conn::readers::Readers;
+use conn::writer::{Tx, Writer};
+
+pub use audit::AuditCtx;
+pub use error::{StoreError, StoreResult};
+pub use keys::KeyRing;
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database file.
+    pub path: PathBuf,
+    /// Keys (the database key opens the file).
+    pub keys: KeyRing,
+    /// Number of read-only connections.
+    pub readers: usize,
+}
+
+/// The store: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    writer: Writer,
+    readers: Readers,
+    keys: Arc<KeyRing>,
+    outbox_signal: Arc<Notify>,
+    path: Arc<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database, applies migrations and starts the writer.
+    pub fn open(config: StoreConfig) -> StoreResult<Self> {
+        let conn = open(&config.path, &config.keys.database, Access::Write)?;
+        migrate::migrate(&conn)?;
+        let outbox_signal = Arc::new(Notify::new());
+        let readers = Readers::open(&config.path, &config.keys.database, config.readers)?;
+        let writer = Writer::start(conn, Arc::clone(&outbox_signal))?;
+        Ok(Self {
+            writer,
+            readers,
+            keys: Arc::new(config.keys),
+            outbox_signal,
+            path: Arc::new(config.path),
+        })
+    }
+
+    /// The key ring.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Notified after every commit that queued outbox messages.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.outbox_signal)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks that the database answers (for readiness probes).
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
+    }
+
+    pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    pub(crate) async fn read<T, F>(&self, query: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.readers.read(query).await
+    }
+}

@@ -1,0 +1,76 @@
+//! Opens a connection with the key and the PRAGMAs Genkan relies on, and checks them.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{StoreError, StoreResult};
+use crate::keys::DbKey;
+
+/// Whether a connection may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// The writer: creates the file, WAL, synchronous=FULL.
+    Write,
+    /// A reader: query_only.
+    Read,
+}
+
+/// Opens `path` with `key` and applies and verifies the PRAGMAs.
+pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Connection> {
+    let flags = match access {
+        Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        Access::Read => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    apply_key(&conn, key)?;
+    // The first real read tells whether the key fits.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::KeyRejected | StoreError::Database(_) => StoreError::KeyRejected,
+        other => other,
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;",
+    )?;
+    if access == Access::Write {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "journal_mode is {mode}, expected wal"
+            )));
+        }
+    } else {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    // FULL: an acknowledged commit survives power loss, not only a process crash.
+    conn.execute_batch("PRAGMA synchronous = FULL;")?;
+    verify(&conn)?;
+    Ok(conn)
+}
+
+/// Sets the SQLCipher key on a fresh connection (raw 256-bit key, no passphrase KDF).
+pub(crate) fn apply_key(conn: &Connection, key: &DbKey) -> StoreResult<()> {
+    // SQLCipher would print its own errors to stderr; a wrong key is reported as
+    // `StoreError::KeyRejected` through the normal log instead.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.hex()))?;
+    Ok(())
+}
+
+fn verify(conn: &Connection) -> StoreResult<()> {
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    if sync != 2 || fk != 1 {
+        return Err(StoreError::Database(format!(
+            "connection settings not applied (synchronous={sync}, foreign_keys={fk})"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Schema migrations: the numbered SQL files of `migrations/`, embedded in the binary
+//! and applied in order at start-up. Released migrations are never edited.
+
+use rusqlite::Connection;
+
+use crate::error::{StoreError, StoreResult};
+
+/// Every migration, in order: (version, name, SQL).
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_initial",
+    include_str!("../../../migrations/0001_initial.sql"),
+)];
+
+/// The schema version this build expects.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Applies the migrations `conn` lacks, each in its own transaction.
+/// Refuses a database written by a newer Genkan.
+pub fn migrate(conn: &Connection) -> StoreResult<i64> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > latest_version() {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {current}, newer than this Genkan ({}); upgrade Genkan",
+            latest_version()
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tracing::info!(migration = name, "applying migration");
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+        ))
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
+    }
+    Ok(latest_version())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_without_gaps() {
+        for (i, (version, name, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+            assert!(name.starts_with(&format!("{version:04}_")), "{name}");
+        }
+    }
+
+    #[test]
+    fn migrations_apply_to_an_empty_database_and_are_idempotent() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&conn).unwrap(), latest_version());
+        assert_eq!(migrate(&conn).unwrap(), latest_version());
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(tables >= 10);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA user_version = 9999").unwrap();
+        assert!(matches!(migrate(&conn), Err(StoreError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,335 @@
+//! The notification outbox: messages are queued inside the transaction of the event
+//! that causes them, then claimed by delivery workers under a lease. A worker that
+//! dies mid-delivery loses only its lease: the message is retried (at most one
+//! duplicate), never lost.
+
+use chrono::{DateTime, Duration, Utc};
+use genkan_core::id::{AppointmentId, MessageId, TenantId, VisitId, VisitorId};
+use genkan_core::notification::{Channel, DeliveryStatus, MessageKind};
+use genkan_core::text::Locale;
+use rusqlite::{Connection, OptionalExtension as _, params};
+use serde::Serialize;
+
+use crate::Store;
+use crate::error::{StoreError, StoreResult};
+use crate::keys::KeyRing;
+use crate::sql::{get_opt_ts, get_ts, ts};
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Tenant (None for operator notices).
+    pub tenant_id: Option<TenantId>,
+    /// What it is about.
+    pub kind: MessageKind,
+    /// How it travels.
+    pub channel: Channel,
+    /// Address: e-mail address, or a channel target name such as `tenant`.
+    pub recipient: String,
+    /// Language to render in.
+    pub locale: Locale,
+    /// Related appointment.
+    pub appointment_id: Option<AppointmentId>,
+    /// Related visitor.
+    pub visitor_id: Option<VisitorId>,
+    /// Related visit.
+    pub visit_id: Option<VisitId>,
+    /// Secret content needed to render (pass token); sealed at rest, erased after delivery.
+    pub secret_payload: Option<Vec<u8>>,
+    /// Queue time.
+    pub at: DateTime<Utc>,
+}
+
+fn payload_context(tenant: Option<TenantId>) -> String {
+    format!("outbox:{}", tenant.map_or(0, TenantId::get))
+}
+
+/// Queues `msg` in the current transaction.
+pub(crate) fn enqueue(
+    conn: &Connection,
+    keys: &KeyRing,
+    msg: NewMessage,
+) -> StoreResult<MessageId> {
+    let sealed = msg
+        .secret_payload
+        .as_deref()
+        .map(|p| keys.seal(p, &payload_context(msg.tenant_id)));
+    conn.prepare_cached(
+        "INSERT INTO outbox (tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
+            payload, status, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10)",
+    )?
+    .execute(params![
+        msg.tenant_id.map(TenantId::get),
+        msg.kind.as_str(),
+        msg.channel.as_str(),
+        msg.recipient,
+        msg.locale.as_str(),
+        msg.appointment_id.map(AppointmentId::get),
+        msg.visitor_id.map(VisitorId::get),
+        msg.visit_id.map(VisitId::get),
+        sealed,
+        ts(msg.at),
+    ])?;
+    Ok(MessageId(conn.last_insert_rowid()))
+}
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Id.
+    pub id: MessageId,
+    /// Tenant.
+    pub tenant_id: Option<TenantId>,
+    /// Kind.
+    pub kind: MessageKind,
+    /// Channel.
+    pub channel: Channel,
+    /// Address.
+    pub recipient: String,
+    /// Language.
+    pub locale: Locale,
+    /// Related appointment.
+    pub appointment_id: Option<AppointmentId>,
+    /// Related visitor.
+    pub visitor_id: Option<VisitorId>,
+    /// Related visit.
+    pub visit_id: Option<VisitId>,
+    /// Unsealed secret payload.
+    pub secret_payload: Option<Vec<u8>>,
+    /// This is attempt number…
+    pub attempt: u32,
+}
+
+/// One line of a message's delivery ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    /// Message id.
+    pub id: MessageId,
+    /// Kind.
+    pub kind: String,
+    /// Channel.
+    pub channel: String,
+    /// Masked recipient.
+    pub recipient: String,
+    /// Status.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Last error, if any.
+    pub last_error: Option<String>,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+    /// Sent at.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// Accepted by the channel; `detail` may hold its message id.
+    Sent {
+        /// Channel's own id or answer.
+        detail: String,
+    },
+    /// Failed; retry at the given time.
+    Retry {
+        /// Why.
+        error: String,
+        /// When to try again.
+        at: DateTime<Utc>,
+    },
+    /// Failed for good (permanent error or attempts exhausted).
+    Dead {
+        /// Why.
+        error: String,
+    },
+}
+
+impl Store {
+    /// Claims up to `limit` due messages for `lease`; expired leases count as due.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<Claimed>> {
+        let keys = self.keys().clone();
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?2
+                 WHERE id IN (SELECT id FROM outbox
+                              WHERE (status = 'queued' AND next_attempt_at <= ?1)
+                                 OR (status = 'sending' AND lease_until <= ?1)
+                              ORDER BY next_attempt_at, id LIMIT ?3)
+                 RETURNING id, tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
+                           payload, attempts",
+            )?;
+            let rows = stmt
+                .query_map(params![ts(now), ts(now + lease), limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
+                        r.get::<_, Option<Vec<u8>>>(9)?,
+                        r.get::<_, u32>(10)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, tenant, kind, channel, recipient, locale, appt, visitor, visit, payload, attempts)| {
+                    let tenant_id = tenant.map(TenantId);
+                    let secret_payload = payload
+                        .map(|p| keys.open(&p, &payload_context(tenant_id)))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(Claimed {
+                        id: MessageId(id),
+                        tenant_id,
+                        kind: MessageKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(kind.clone()))?,
+                        channel: Channel::parse(&channel).ok_or_else(|| StoreError::Corrupt(channel.clone()))?,
+                        recipient,
+                        locale: Locale::parse(&locale).unwrap_or_default(),
+                        appointment_id: appt.map(AppointmentId),
+                        visitor_id: visitor.map(VisitorId),
+                        visit_id: visit.map(VisitId),
+                        secret_payload,
+                        attempt: attempts,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Records the end of a delivery attempt in the message and its ledger.
+    pub async fn record_attempt(
+        &self,
+        id: MessageId,
+        now: DateTime<Utc>,
+        result: AttemptResult,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            let tenant: Option<i64> = tx
+                .query_row("SELECT tenant_id FROM outbox WHERE id = ?1", [id.get()], |r| r.get(0))
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            let (outcome, detail) = match &result {
+                AttemptResult::Sent { detail } => {
+                    // The pass secrets are no longer needed once the mail is out.
+                    tx.execute(
+                        "UPDATE outbox SET status = 'sent', sent_at = ?1, lease_until = NULL, payload = NULL,
+                                last_error = NULL WHERE id = ?2",
+                        params![ts(now), id.get()],
+                    )?;
+                    ("sent", detail.clone())
+                }
+                AttemptResult::Retry { error, at } => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'queued', next_attempt_at = ?1, lease_until = NULL, last_error = ?2
+                         WHERE id = ?3",
+                        params![ts(*at), error, id.get()],
+                    )?;
+                    ("retry", error.clone())
+                }
+                AttemptResult::Dead { error } => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?1, payload = NULL
+                         WHERE id = ?2",
+                        params![error, id.get()],
+                    )?;
+                    ("dead", error.clone())
+                }
+            };
+            tx.prepare_cached(
+                "INSERT INTO outbox_attempts (message_id, tenant_id, at, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id.get(), tenant, ts(now), outcome, detail])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// When the next queued message falls due (or a lease expires), if any.
+    pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        self.read(|c| {
+            let next: Option<String> = c.query_row(
+                "SELECT min(t) FROM (
+                    SELECT min(next_attempt_at) AS t FROM outbox WHERE status = 'queued'
+                    UNION ALL SELECT min(lease_until) FROM outbox WHERE status = 'sending')",
+                [],
+                |r| r.get(0),
+            )?;
+            next.map(|s| crate::sql::parse_ts(&s)).transpose()
+        })
+        .await
+    }
+
+    /// Counts of messages by status (for the dashboard and metrics).
+    pub async fn outbox_counts(
+        &self,
+        tenant: Option<TenantId>,
+    ) -> StoreResult<Vec<(DeliveryStatus, u64)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT status, count(*) FROM outbox WHERE (?1 IS NULL OR tenant_id = ?1) GROUP BY status",
+            )?;
+            let rows = stmt
+                .query_map([tenant.map(TenantId::get)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(s, n)| DeliveryStatus::parse(&s).map(|s| (s, n.max(0) as u64)))
+                .collect())
+        })
+        .await
+    }
+
+    /// The delivery ledger of an appointment's or a visit's messages.
+    pub async fn ledger(
+        &self,
+        tenant: TenantId,
+        appointment: Option<AppointmentId>,
+        visit: Option<VisitId>,
+    ) -> StoreResult<Vec<LedgerEntry>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, kind, channel, recipient, status, attempts, last_error, created_at, sent_at
+                 FROM outbox WHERE tenant_id = ?1
+                   AND ((?2 IS NOT NULL AND appointment_id = ?2) OR (?3 IS NOT NULL AND visit_id = ?3))
+                 ORDER BY id",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![tenant.get(), appointment.map(AppointmentId::get), visit.map(VisitId::get)],
+                    |r| {
+                        let recipient: String = r.get(3)?;
+                        Ok(LedgerEntry {
+                            id: MessageId(r.get(0)?),
+                            kind: r.get(1)?,
+                            channel: r.get(2)?,
+                            recipient: if recipient.contains('@') {
+                                genkan_core::text::mask_email(&recipient)
+                            } else {
+                                recipient
+                            },
+                            status: r.get(4)?,
+                            attempts: r.get(5)?,
+                            last_error: r.get(6)?,
+                            created_at: get_ts(r, 7)?,
+                            sent_at: get_opt_ts(r, 8)?,
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}

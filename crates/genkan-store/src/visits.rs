@@ -1,0 +1,450 @@
+//! Check-in and check-out at kiosks (idempotent per kiosk request id, atomic per
+//! pass) and the visit lists.
+
+use chrono::{DateTime, Utc};
+use genkan_core::access::Visibility;
+use genkan_core::audit::Outcome;
+use genkan_core::id::{
+    AppointmentId, KioskId, PassId, SiteId, TenantId, UserId, VisitId, VisitorId,
+};
+use genkan_core::notification::{Channel, MessageKind};
+use genkan_core::pass::{PassHash, Validity};
+use genkan_core::tenant::TimeZone;
+use genkan_core::text::Locale;
+use genkan_core::visit::{CheckInMethod, PassState, decide_check_in, decide_check_out};
+use genkan_core::wire::v1::{CheckInResponse, CheckOutResponse, ErrorCode};
+use rusqlite::{Connection, OptionalExtension as _, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::Store;
+use crate::audit::{AuditCtx, append};
+use crate::error::{StoreError, StoreResult};
+use crate::kiosks::KioskAuth;
+use crate::outbox::{NewMessage, enqueue};
+use crate::sql::{get_opt_ts, get_ts, ts};
+
+/// How the visitor identified themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassKey {
+    /// Hash of a scanned QR token.
+    Token(PassHash),
+    /// Keyed hash of a typed 8-digit code.
+    Code(PassHash),
+}
+
+/// A pass presented at a kiosk.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    /// The kiosk's id for this scan (idempotency key).
+    pub request_id: String,
+    /// The pass.
+    pub key: PassKey,
+    /// For journal replays: when the kiosk verified the pass offline.
+    pub offline_at: Option<DateTime<Utc>>,
+}
+
+/// Everything a check-in needs to know about a pass, read in the writer's transaction.
+struct PassRow {
+    id: PassId,
+    state: PassState,
+    visitor_id: VisitorId,
+    visitor_name: String,
+    visitor_company: Option<String>,
+    locale: Locale,
+    appointment_id: AppointmentId,
+    host_id: UserId,
+    host_name: String,
+    host_email: String,
+    host_locale: Option<String>,
+    site_name: String,
+    time_zone: TimeZone,
+}
+
+fn find_pass(conn: &Connection, tenant: TenantId, key: PassKey) -> StoreResult<Option<PassRow>> {
+    const COLS: &str = "p.id, p.site_id, p.valid_from, p.valid_until, p.revoked_at IS NOT NULL,
+        EXISTS (SELECT 1 FROM visits x WHERE x.pass_id = p.id AND x.status = 'inside'),
+        v.id, v.name, v.company, v.locale, a.id, u.id, u.display_name, u.email, u.locale, s.name, s.time_zone
+        FROM passes p JOIN visitors v ON v.id = p.visitor_id JOIN appointments a ON a.id = v.appointment_id
+        JOIN users u ON u.id = a.host_id JOIN sites s ON s.id = p.site_id";
+    let (sql, hash) = match key {
+        PassKey::Token(h) => (
+            format!("SELECT {COLS} WHERE p.token_hash = ?1 AND p.tenant_id = ?2"),
+            h,
+        ),
+        // Codes are reused once passes end: prefer a live pass, then the newest.
+        PassKey::Code(h) => (
+            format!(
+                "SELECT {COLS} WHERE p.code_hash = ?1 AND p.tenant_id = ?2
+                 ORDER BY p.revoked_at IS NULL DESC, p.valid_until DESC LIMIT 1"
+            ),
+            h,
+        ),
+    };
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![hash.0.as_slice(), tenant.get()], |r| {
+            let locale: String = r.get(9)?;
+            let tz: String = r.get(16)?;
+            Ok(PassRow {
+                id: PassId(r.get(0)?),
+                state: PassState {
+                    site_id: SiteId(r.get(1)?),
+                    validity: Validity {
+                        from: get_ts(r, 2)?,
+                        until: get_ts(r, 3)?,
+                    },
+                    revoked: r.get(4)?,
+                    inside: r.get(5)?,
+                },
+                visitor_id: VisitorId(r.get(6)?),
+                visitor_name: r.get(7)?,
+                visitor_company: r.get(8)?,
+                locale: Locale::parse(&locale).unwrap_or_default(),
+                appointment_id: AppointmentId(r.get(10)?),
+                host_id: UserId(r.get(11)?),
+                host_name: r.get(12)?,
+                host_email: r.get(13)?,
+                host_locale: r.get(14)?,
+                site_name: r.get(15)?,
+                time_zone: TimeZone::parse(&tz).unwrap_or_default(),
+            })
+        })
+        .optional()?)
+}
+
+/// `Some(answer)` if this kiosk request was answered before.
+fn replayed<T: DeserializeOwned>(
+    conn: &Connection,
+    kiosk: KioskId,
+    key: &str,
+) -> StoreResult<Option<Result<T, ErrorCode>>> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT outcome, body FROM kiosk_requests WHERE kiosk_id = ?1 AND request_id = ?2",
+        )?
+        .query_row(params![kiosk.get(), key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(outcome, body)| {
+        if outcome == "ok" {
+            serde_json::from_str(&body)
+                .map(Ok)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        } else {
+            serde_json::from_value::<ErrorCode>(json!(outcome))
+                .map(Err)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+    })
+    .transpose()
+}
+
+fn remember<T: Serialize>(
+    conn: &Connection,
+    kiosk: &KioskAuth,
+    key: &str,
+    answer: &Result<T, ErrorCode>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (outcome, body) = match answer {
+        Ok(v) => (
+            "ok",
+            serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+        Err(code) => (code.as_str(), String::new()),
+    };
+    conn.prepare_cached(
+        "INSERT INTO kiosk_requests (kiosk_id, request_id, tenant_id, outcome, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        kiosk.kiosk_id.get(),
+        key,
+        kiosk.tenant_id.get(),
+        outcome,
+        body,
+        ts(at)
+    ])?;
+    Ok(())
+}
+
+/// Checks the kiosk is still active inside the transaction (revocation is immediate).
+fn kiosk_active(conn: &Connection, kiosk: &KioskAuth, at: DateTime<Utc>) -> StoreResult<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE kiosks SET last_seen_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND status = 'active'",
+        )?
+        .execute(params![ts(at), kiosk.kiosk_id.get(), kiosk.tenant_id.get()])?;
+    Ok(n == 1)
+}
+
+fn refuse<T: Serialize>(
+    conn: &Connection,
+    kiosk: &KioskAuth,
+    key: &str,
+    ctx: &AuditCtx,
+    action: &str,
+    code: ErrorCode,
+    pass: Option<PassId>,
+) -> StoreResult<Result<T, ErrorCode>> {
+    let answer = Err(code);
+    remember::<T>(conn, kiosk, key, &answer, ctx.at)?;
+    append(
+        conn,
+        ctx,
+        action,
+        "pass",
+        pass.map(|p| p.to_string()),
+        Outcome::Denied,
+        &json!({"code": code}),
+    )?;
+    Ok(answer)
+}
+
+impl Store {
+    /// Checks a visitor in: validates the pass, opens the visit and queues the host
+    /// alerts in one transaction. A repeated `request_id` gets the first answer again.
+    pub async fn check_in(
+        &self,
+        kiosk: KioskAuth,
+        presented: Presented,
+        ctx: AuditCtx,
+    ) -> StoreResult<Result<CheckInResponse, ErrorCode>> {
+        let keys = self.keys().clone();
+        self.write(move |tx| {
+            if !kiosk_active(tx, &kiosk, ctx.at)? {
+                return Ok(Err(ErrorCode::KioskRevoked));
+            }
+            let key = format!("in:{}", presented.request_id);
+            if let Some(answer) = replayed(tx, kiosk.kiosk_id, &key)? {
+                return Ok(answer);
+            }
+            const ACTION: &str = "visit.check_in";
+            let Some(pass) = find_pass(tx, kiosk.tenant_id, presented.key)? else {
+                return refuse(tx, &kiosk, &key, &ctx, ACTION, ErrorCode::PassUnknown, None);
+            };
+            let arrived_at = presented.offline_at.unwrap_or(ctx.at);
+            if let Err(refusal) = decide_check_in(&pass.state, kiosk.site_id, arrived_at) {
+                return refuse(tx, &kiosk, &key, &ctx, ACTION, refusal.code(), Some(pass.id));
+            }
+            let method = match (presented.offline_at, presented.key) {
+                (Some(_), _) => CheckInMethod::Offline,
+                (None, PassKey::Token(_)) => CheckInMethod::Qr,
+                (None, PassKey::Code(_)) => CheckInMethod::Code,
+            };
+            tx.prepare_cached(
+                "INSERT INTO visits (tenant_id, site_id, appointment_id, visitor_id, pass_id, host_id, kiosk_id,
+                    method, status, checked_in_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'inside', ?9, ?10)",
+            )?
+            .execute(params![
+                kiosk.tenant_id.get(),
+                kiosk.site_id.get(),
+                pass.appointment_id.get(),
+                pass.visitor_id.get(),
+                pass.id.get(),
+                pass.host_id.get(),
+                kiosk.kiosk_id.get(),
+                method.as_str(),
+                ts(arrived_at),
+                ts(ctx.at),
+            ])?;
+            let visit_id = VisitId(tx.last_insert_rowid());
+            queue_arrival_alerts(tx, &keys, &kiosk, &pass, visit_id, ctx.at)?;
+            let answer = Ok(CheckInResponse {
+                visit_id: visit_id.get(),
+                visitor_name: pass.visitor_name.clone(),
+                visitor_company: pass.visitor_company.clone(),
+                locale: pass.locale.as_str().to_owned(),
+                host_name: pass.host_name.clone(),
+                site_name: pass.site_name.clone(),
+                checked_in_at: pass.time_zone.format(arrived_at),
+                host_notified: true,
+            });
+            remember(tx, &kiosk, &key, &answer, ctx.at)?;
+            append(tx, &ctx, ACTION, "visit", Some(visit_id.to_string()), Outcome::Ok,
+                &json!({"pass_id": pass.id, "method": method.as_str()}))?;
+            tx.wake_outbox();
+            Ok(answer)
+        })
+        .await
+    }
+
+    /// Checks a visitor out with their pass.
+    pub async fn check_out(
+        &self,
+        kiosk: KioskAuth,
+        presented: Presented,
+        ctx: AuditCtx,
+    ) -> StoreResult<Result<CheckOutResponse, ErrorCode>> {
+        self.write(move |tx| {
+            if !kiosk_active(tx, &kiosk, ctx.at)? {
+                return Ok(Err(ErrorCode::KioskRevoked));
+            }
+            let key = format!("out:{}", presented.request_id);
+            if let Some(answer) = replayed(tx, kiosk.kiosk_id, &key)? {
+                return Ok(answer);
+            }
+            const ACTION: &str = "visit.check_out";
+            let Some(pass) = find_pass(tx, kiosk.tenant_id, presented.key)? else {
+                return refuse(tx, &kiosk, &key, &ctx, ACTION, ErrorCode::PassUnknown, None);
+            };
+            if let Err(refusal) = decide_check_out(&pass.state, kiosk.site_id) {
+                return refuse(
+                    tx,
+                    &kiosk,
+                    &key,
+                    &ctx,
+                    ACTION,
+                    refusal.code(),
+                    Some(pass.id),
+                );
+            }
+            let left_at = presented.offline_at.unwrap_or(ctx.at);
+            let visit_id: i64 = tx
+                .prepare_cached(
+                    "UPDATE visits SET status = 'checked_out', checked_out_at = ?1
+                     WHERE pass_id = ?2 AND tenant_id = ?3 AND status = 'inside' RETURNING id",
+                )?
+                .query_row(
+                    params![ts(left_at), pass.id.get(), kiosk.tenant_id.get()],
+                    |r| r.get(0),
+                )?;
+            let answer = Ok(CheckOutResponse {
+                visit_id,
+                visitor_name: pass.visitor_name.clone(),
+                locale: pass.locale.as_str().to_owned(),
+                checked_out_at: pass.time_zone.format(left_at),
+            });
+            remember(tx, &kiosk, &key, &answer, ctx.at)?;
+            append(
+                tx,
+                &ctx,
+                ACTION,
+                "visit",
+                Some(visit_id.to_string()),
+                Outcome::Ok,
+                &json!({"pass_id": pass.id}),
+            )?;
+            Ok(answer)
+        })
+        .await
+    }
+
+    /// Visits whose check-in falls in `[from, until)`, newest first.
+    pub async fn visits_between(
+        &self,
+        tenant: TenantId,
+        visibility: Visibility,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<VisitView>> {
+        let host = match visibility {
+            Visibility::Tenant => None,
+            Visibility::Host(u) => Some(u.get()),
+        };
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {VISIT_COLS} WHERE vi.tenant_id = ?1 AND vi.checked_in_at >= ?2 AND vi.checked_in_at < ?3
+                   AND (?4 IS NULL OR vi.host_id = ?4)
+                 ORDER BY vi.checked_in_at DESC, vi.id DESC LIMIT ?5"
+            ))?;
+            let rows = stmt
+                .query_map(params![tenant.get(), ts(from), ts(until), host, limit], visit_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+/// Queues the host's e-mail and, when configured, the tenant's Slack message.
+fn queue_arrival_alerts(
+    conn: &Connection,
+    keys: &crate::KeyRing,
+    kiosk: &KioskAuth,
+    pass: &PassRow,
+    visit_id: VisitId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let host_locale = pass
+        .host_locale
+        .as_deref()
+        .and_then(|l| Locale::parse(l).ok())
+        .unwrap_or_default();
+    let base = NewMessage {
+        tenant_id: Some(kiosk.tenant_id),
+        kind: MessageKind::HostArrival,
+        channel: Channel::Email,
+        recipient: pass.host_email.clone(),
+        locale: host_locale,
+        appointment_id: Some(pass.appointment_id),
+        visitor_id: Some(pass.visitor_id),
+        visit_id: Some(visit_id),
+        secret_payload: None,
+        at,
+    };
+    enqueue(conn, keys, base.clone())?;
+    let slack: bool = conn
+        .prepare_cached("SELECT slack_webhook IS NOT NULL FROM tenants WHERE id = ?1")?
+        .query_row([kiosk.tenant_id.get()], |r| r.get(0))?;
+    if slack {
+        enqueue(
+            conn,
+            keys,
+            NewMessage {
+                channel: Channel::Slack,
+                recipient: "tenant".to_owned(),
+                ..base
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A visit as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VisitView {
+    /// Id.
+    pub id: VisitId,
+    /// Site name.
+    pub site_name: String,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Visitor's company.
+    pub visitor_company: Option<String>,
+    /// Host's name.
+    pub host_name: String,
+    /// `qr`, `code`, `manual`, `offline`.
+    pub method: String,
+    /// `inside` or `checked_out`.
+    pub status: String,
+    /// Arrival.
+    pub checked_in_at: DateTime<Utc>,
+    /// Departure.
+    pub checked_out_at: Option<DateTime<Utc>>,
+    /// The site's zone, for display.
+    pub time_zone: String,
+}
+
+const VISIT_COLS: &str = "vi.id, s.name, v.name, v.company, u.display_name, vi.method, vi.status,
+    vi.checked_in_at, vi.checked_out_at, s.time_zone
+    FROM visits vi JOIN sites s ON s.id = vi.site_id LEFT JOIN visitors v ON v.id = vi.visitor_id
+    LEFT JOIN users u ON u.id = vi.host_id";
+
+fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitView> {
+    Ok(VisitView {
+        id: VisitId(r.get(0)?),
+        site_name: r.get(1)?,
+        visitor_name: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        visitor_company: r.get(3)?,
+        host_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        method: r.get(5)?,
+        status: r.get(6)?,
+        checked_in_at: get_ts(r, 7)?,
+        checked_out_at: get_opt_ts(r, 8)?,
+        time_zone: r.get(9)?,
+    })
+}
