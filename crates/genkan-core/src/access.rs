@@ -90,7 +90,9 @@ impl Scope {
 
     /// Parses a scope name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|scope| scope.as_str() == s.trim())
+        Self::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s.trim())
     }
 }
 

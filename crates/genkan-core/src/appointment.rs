@@ -141,7 +141,9 @@ fn optional<T>(
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
     let v = value.map(str::trim).filter(|v| !v.is_empty())?;
-    parse(v).map_err(|e| errors.push(FieldError::from_text(field, &e))).ok()
+    parse(v)
+        .map_err(|e| errors.push(FieldError::from_text(field, &e)))
+        .ok()
 }
 
 /// Validates one visitor; `index` names it in error paths.
@@ -155,11 +157,31 @@ pub fn validate_visitor(
     let name = DisplayName::parse(&input.name)
         .map_err(|e| errors.push(FieldError::from_text(path("name"), &e)))
         .ok();
-    let company = optional(path("company"), input.company.as_deref(), OrgName::parse, errors);
-    let email = optional(path("email"), input.email.as_deref(), EmailAddress::parse, errors);
-    let phone = optional(path("phone"), input.phone.as_deref(), PhoneNumber::parse, errors);
-    let locale = optional(path("locale"), input.locale.as_deref(), Locale::parse, errors)
-        .unwrap_or(default_locale);
+    let company = optional(
+        path("company"),
+        input.company.as_deref(),
+        OrgName::parse,
+        errors,
+    );
+    let email = optional(
+        path("email"),
+        input.email.as_deref(),
+        EmailAddress::parse,
+        errors,
+    );
+    let phone = optional(
+        path("phone"),
+        input.phone.as_deref(),
+        PhoneNumber::parse,
+        errors,
+    );
+    let locale = optional(
+        path("locale"),
+        input.locale.as_deref(),
+        Locale::parse,
+        errors,
+    )
+    .unwrap_or(default_locale);
     Some(Visitor {
         name: name?,
         company,
@@ -173,11 +195,24 @@ impl AppointmentInput {
     /// Checks every field and returns all problems at once.
     pub fn validate(&self, default_locale: Locale) -> Result<NewAppointment, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let title = optional("title".into(), self.title.as_deref(), ShortText::parse, &mut errors);
+        let title = optional(
+            "title".into(),
+            self.title.as_deref(),
+            ShortText::parse,
+            &mut errors,
+        );
         if self.ends_at <= self.starts_at {
-            errors.push(FieldError::new("ends_at", "end_before_start", "must be after the start"));
+            errors.push(FieldError::new(
+                "ends_at",
+                "end_before_start",
+                "must be after the start",
+            ));
         } else if self.ends_at - self.starts_at > MAX_WINDOW {
-            errors.push(FieldError::new("ends_at", "window_too_long", "a visit may last at most 24 hours"));
+            errors.push(FieldError::new(
+                "ends_at",
+                "window_too_long",
+                "a visit may last at most 24 hours",
+            ));
         }
         let period = match (self.valid_from_date, self.valid_until_date) {
             (None, None) => None,
@@ -199,18 +234,34 @@ impl AppointmentInput {
             }
             (Some(from), Some(until)) => Some((from, until)),
             (Some(_), None) => {
-                errors.push(FieldError::new("valid_until_date", "required", "must not be empty"));
+                errors.push(FieldError::new(
+                    "valid_until_date",
+                    "required",
+                    "must not be empty",
+                ));
                 None
             }
             (None, Some(_)) => {
-                errors.push(FieldError::new("valid_from_date", "required", "must not be empty"));
+                errors.push(FieldError::new(
+                    "valid_from_date",
+                    "required",
+                    "must not be empty",
+                ));
                 None
             }
         };
         if self.visitors.is_empty() {
-            errors.push(FieldError::new("visitors", "required", "at least one visitor is needed"));
+            errors.push(FieldError::new(
+                "visitors",
+                "required",
+                "at least one visitor is needed",
+            ));
         } else if self.visitors.len() > MAX_VISITORS {
-            errors.push(FieldError::new("visitors", "too_many", "at most 50 visitors per appointment"));
+            errors.push(FieldError::new(
+                "visitors",
+                "too_many",
+                "at most 50 visitors per appointment",
+            ));
         }
         let visitors: Vec<Visitor> = self
             .visitors
@@ -252,7 +303,10 @@ pub fn pass_validity(
     let (first, last) = period.unwrap_or_else(|| {
         // A visit that ends exactly at midnight does not need the next day.
         let last_instant = ends_at - Duration::seconds(1);
-        (zone.local_date(starts_at), zone.local_date(last_instant.max(starts_at)))
+        (
+            zone.local_date(starts_at),
+            zone.local_date(last_instant.max(starts_at)),
+        )
     });
     let (from, until) = zone.days_window(first, last);
     Validity { from, until }
@@ -285,7 +339,10 @@ mod tests {
     fn a_good_appointment_validates_with_tenant_locale() {
         let a = input().validate(Locale::En).unwrap();
         assert_eq!(a.visitors[0].locale, Locale::En);
-        assert_eq!(a.visitors[0].email.as_ref().unwrap().as_str(), "sato@example.com");
+        assert_eq!(
+            a.visitors[0].email.as_ref().unwrap().as_str(),
+            "sato@example.com"
+        );
     }
 
     #[test]
@@ -317,7 +374,10 @@ mod tests {
         let mut i = input();
         i.valid_from_date = NaiveDate::from_ymd_opt(2026, 11, 23);
         i.valid_until_date = NaiveDate::from_ymd_opt(2026, 11, 27);
-        let v = i.validate(Locale::Ja).unwrap().pass_validity(TimeZone::default());
+        let v = i
+            .validate(Locale::Ja)
+            .unwrap()
+            .pass_validity(TimeZone::default());
         assert_eq!(v.until - v.from, Duration::days(5));
         i.valid_until_date = NaiveDate::from_ymd_opt(2026, 11, 1);
         assert!(i.validate(Locale::Ja).is_err());

@@ -71,16 +71,39 @@ impl AuditEvent {
         h.update(b"genkan/audit/v1\0");
         h.update(prev);
         h.update(seq.to_be_bytes());
-        field(&mut h, self.tenant_id.map(|t| t.to_string()).unwrap_or_default().as_bytes());
-        field(&mut h, self.at.to_rfc3339_opts(SecondsFormat::Micros, true).as_bytes());
+        field(
+            &mut h,
+            self.tenant_id
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        field(
+            &mut h,
+            self.at
+                .to_rfc3339_opts(SecondsFormat::Micros, true)
+                .as_bytes(),
+        );
         field(&mut h, self.actor_kind.as_bytes());
-        field(&mut h, self.actor_id.map(|a| a.to_string()).unwrap_or_default().as_bytes());
+        field(
+            &mut h,
+            self.actor_id
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         field(&mut h, self.action.as_bytes());
         field(&mut h, self.target_kind.as_bytes());
-        field(&mut h, self.target_id.as_deref().unwrap_or_default().as_bytes());
+        field(
+            &mut h,
+            self.target_id.as_deref().unwrap_or_default().as_bytes(),
+        );
         field(&mut h, self.outcome.as_str().as_bytes());
         field(&mut h, self.ip.as_deref().unwrap_or_default().as_bytes());
-        field(&mut h, self.request_id.as_deref().unwrap_or_default().as_bytes());
+        field(
+            &mut h,
+            self.request_id.as_deref().unwrap_or_default().as_bytes(),
+        );
         field(&mut h, self.details.as_bytes());
         h.finalize().into()
     }

@@ -32,9 +32,15 @@ impl Channel {
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Email, Self::Slack, Self::Teams, Self::Chatwork, Self::Webhook]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [
+            Self::Email,
+            Self::Slack,
+            Self::Teams,
+            Self::Chatwork,
+            Self::Webhook,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -157,10 +163,20 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for c in [Channel::Email, Channel::Slack, Channel::Teams, Channel::Chatwork, Channel::Webhook] {
+        for c in [
+            Channel::Email,
+            Channel::Slack,
+            Channel::Teams,
+            Channel::Chatwork,
+            Channel::Webhook,
+        ] {
             assert_eq!(Channel::parse(c.as_str()), Some(c));
         }
-        for k in [MessageKind::Invitation, MessageKind::Cancellation, MessageKind::HostArrival] {
+        for k in [
+            MessageKind::Invitation,
+            MessageKind::Cancellation,
+            MessageKind::HostArrival,
+        ] {
             assert_eq!(MessageKind::parse(k.as_str()), Some(k));
         }
     }

@@ -151,7 +151,10 @@ fn digit(c: u8) -> Option<u8> {
         b'I' | b'L' => b'1',
         other => other,
     };
-    ALPHABET.iter().position(|&a| a == c).and_then(|p| u8::try_from(p).ok())
+    ALPHABET
+        .iter()
+        .position(|&a| a == c)
+        .and_then(|p| u8::try_from(p).ok())
 }
 
 /// The 8-digit code a visitor types when the QR code cannot be read.
@@ -300,8 +303,18 @@ mod tests {
         // Each changed character either breaks the format or the 10-bit check;
         // allow a chance collision but not a systematic hole.
         assert!(refused >= TOKEN_LEN - 3 - 1, "only {refused} refused");
-        for bad in ["", "GK1", "XX1AAAAAAAAAAAAAAAAAAAAAAAAAAAA", &format!("{t}0"), "ＧＫ１"] {
-            assert_eq!(PassToken::parse(bad), Err(PassFormatError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "GK1",
+            "XX1AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            &format!("{t}0"),
+            "ＧＫ１",
+        ] {
+            assert_eq!(
+                PassToken::parse(bad),
+                Err(PassFormatError::Malformed),
+                "{bad}"
+            );
         }
         // First body digit above 7 would overflow 128 bits.
         let overflow = format!("GK1Z{}", &t[4..]);
@@ -352,9 +365,15 @@ mod tests {
             from,
             until: from + Duration::days(1),
         };
-        assert_eq!(v.state_at(from - Duration::seconds(1)), ValidityState::NotYetValid);
+        assert_eq!(
+            v.state_at(from - Duration::seconds(1)),
+            ValidityState::NotYetValid
+        );
         assert_eq!(v.state_at(from), ValidityState::Valid);
-        assert_eq!(v.state_at(v.until - Duration::seconds(1)), ValidityState::Valid);
+        assert_eq!(
+            v.state_at(v.until - Duration::seconds(1)),
+            ValidityState::Valid
+        );
         assert_eq!(v.state_at(v.until), ValidityState::Expired);
     }
 }

@@ -168,7 +168,10 @@ mod tests {
     fn local_date_follows_the_zone_not_utc() {
         let tz = TimeZone::parse("Asia/Tokyo").unwrap();
         let at = "2026-11-22T16:30:00Z".parse::<DateTime<Utc>>().unwrap();
-        assert_eq!(tz.local_date(at), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert_eq!(
+            tz.local_date(at),
+            NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+        );
     }
 
     #[test]

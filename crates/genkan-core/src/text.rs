@@ -281,7 +281,10 @@ mod tests {
 
     #[test]
     fn display_name_is_trimmed_and_refuses_line_breaks() {
-        assert_eq!(DisplayName::parse("  佐藤 花子 ").unwrap().as_str(), "佐藤 花子");
+        assert_eq!(
+            DisplayName::parse("  佐藤 花子 ").unwrap().as_str(),
+            "佐藤 花子"
+        );
         assert_eq!(DisplayName::parse("   "), Err(TextError::Empty));
         assert_eq!(
             DisplayName::parse("Eve\r\nBcc: x@y.z"),
@@ -300,7 +303,9 @@ mod tests {
     #[test]
     fn email_is_normalised_and_header_injection_is_impossible() {
         assert_eq!(
-            EmailAddress::parse(" Sato@Example.CO.JP ").unwrap().as_str(),
+            EmailAddress::parse(" Sato@Example.CO.JP ")
+                .unwrap()
+                .as_str(),
             "sato@example.co.jp"
         );
         for bad in [

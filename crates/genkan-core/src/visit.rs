@@ -203,15 +203,30 @@ mod tests {
     fn each_refusal_has_its_reason() {
         let mut p = pass();
         p.revoked = true;
-        assert_eq!(decide_check_in(&p, SiteId(1), noon()), Err(CheckInRefusal::Cancelled));
-        assert_eq!(decide_check_in(&pass(), SiteId(2), noon()), Err(CheckInRefusal::OtherSite));
+        assert_eq!(
+            decide_check_in(&p, SiteId(1), noon()),
+            Err(CheckInRefusal::Cancelled)
+        );
+        assert_eq!(
+            decide_check_in(&pass(), SiteId(2), noon()),
+            Err(CheckInRefusal::OtherSite)
+        );
         let early = pass().validity.from - Duration::seconds(1);
-        assert_eq!(decide_check_in(&pass(), SiteId(1), early), Err(CheckInRefusal::NotYetValid));
+        assert_eq!(
+            decide_check_in(&pass(), SiteId(1), early),
+            Err(CheckInRefusal::NotYetValid)
+        );
         let late = pass().validity.until;
-        assert_eq!(decide_check_in(&pass(), SiteId(1), late), Err(CheckInRefusal::Expired));
+        assert_eq!(
+            decide_check_in(&pass(), SiteId(1), late),
+            Err(CheckInRefusal::Expired)
+        );
         let mut inside = pass();
         inside.inside = true;
-        assert_eq!(decide_check_in(&inside, SiteId(1), noon()), Err(CheckInRefusal::AlreadyInside));
+        assert_eq!(
+            decide_check_in(&inside, SiteId(1), noon()),
+            Err(CheckInRefusal::AlreadyInside)
+        );
     }
 
     #[test]
@@ -227,18 +242,32 @@ mod tests {
     #[test]
     fn check_out_needs_an_open_visit_but_not_a_valid_pass() {
         let mut p = pass();
-        assert_eq!(decide_check_out(&p, SiteId(1)), Err(CheckOutRefusal::NotInside));
+        assert_eq!(
+            decide_check_out(&p, SiteId(1)),
+            Err(CheckOutRefusal::NotInside)
+        );
         p.inside = true;
         p.revoked = true;
         assert_eq!(decide_check_out(&p, SiteId(1)), Ok(()));
-        assert_eq!(decide_check_out(&p, SiteId(9)), Err(CheckOutRefusal::OtherSite));
+        assert_eq!(
+            decide_check_out(&p, SiteId(9)),
+            Err(CheckOutRefusal::OtherSite)
+        );
     }
 
     #[test]
     fn auto_checkout_is_due_on_the_next_local_day() {
         let tz = TimeZone::default();
         let checked_in: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap(); // 18:00 JST
-        assert!(!auto_checkout_due(checked_in, tz, "2026-11-23T14:59:59Z".parse().unwrap()));
-        assert!(auto_checkout_due(checked_in, tz, "2026-11-23T15:00:00Z".parse().unwrap()));
+        assert!(!auto_checkout_due(
+            checked_in,
+            tz,
+            "2026-11-23T14:59:59Z".parse().unwrap()
+        ));
+        assert!(auto_checkout_due(
+            checked_in,
+            tz,
+            "2026-11-23T15:00:00Z".parse().unwrap()
+        ));
     }
 }
