@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(h, e.chain_hash(1, &GENESIS));
         assert_ne!(h, e.chain_hash(2, &GENESIS));
         assert_ne!(h, e.chain_hash(1, &h));
-        let mut other = e.clone();
+        let mut other = e;
         other.details = "{\"x\":1}".into();
         assert_ne!(h, other.chain_hash(1, &GENESIS));
     }

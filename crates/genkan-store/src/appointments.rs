@@ -88,6 +88,8 @@ pub struct AppointmentView {
     pub site_id: SiteId,
     /// Site name.
     pub site_name: String,
+    /// Site zone (IANA), for showing times.
+    pub time_zone: String,
     /// Host.
     pub host_id: UserId,
     /// Host name.
@@ -134,7 +136,7 @@ pub(crate) fn load(
     let mut appt = conn
         .prepare_cached(
             "SELECT a.id, a.site_id, s.name, a.host_id, u.display_name, a.title, a.starts_at, a.ends_at,
-                    a.valid_from, a.valid_until, a.status
+                    a.valid_from, a.valid_until, a.status, s.time_zone
              FROM appointments a JOIN sites s ON s.id = a.site_id JOIN users u ON u.id = a.host_id
              WHERE a.id = ?1 AND a.tenant_id = ?2 AND (?3 IS NULL OR a.host_id = ?3)",
         )?
@@ -143,6 +145,7 @@ pub(crate) fn load(
                 id: AppointmentId(r.get(0)?),
                 site_id: SiteId(r.get(1)?),
                 site_name: r.get(2)?,
+                time_zone: r.get(11)?,
                 host_id: UserId(r.get(3)?),
                 host_name: r.get(4)?,
                 title: r.get(5)?,
@@ -297,7 +300,7 @@ impl Store {
                         token: issued.token.encode(),
                         code: issued.code.as_str().to_owned(),
                     };
-                    enqueue(tx, &keys, NewMessage {
+                    enqueue(tx, &keys, &NewMessage {
                         tenant_id: Some(tenant),
                         kind: MessageKind::Invitation,
                         channel: Channel::Email,
@@ -346,7 +349,7 @@ impl Store {
             )?;
             for v in &current.visitors {
                 if let Some(email) = &v.email {
-                    enqueue(tx, &keys, NewMessage {
+                    enqueue(tx, &keys, &NewMessage {
                         tenant_id: Some(tenant),
                         kind: MessageKind::Cancellation,
                         channel: Channel::Email,

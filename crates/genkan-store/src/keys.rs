@@ -266,7 +266,7 @@ mod tests {
         );
         assert_eq!(keys.open(&sealed, "slack:2"), Err(SealError));
         assert_eq!(KeyRing::generate().open(&sealed, "slack:1"), Err(SealError));
-        let mut tampered = sealed.clone();
+        let mut tampered = sealed;
         *tampered.last_mut().unwrap() ^= 1;
         assert_eq!(keys.open(&tampered, "slack:1"), Err(SealError));
     }

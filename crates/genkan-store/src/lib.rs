@@ -38,6 +38,20 @@ pub use audit::AuditCtx;
 pub use error::{StoreError, StoreResult};
 pub use keys::KeyRing;
 
+/// Creates the database file readable only by its owner (SQLite gives its `-wal`
+/// and `-shm` files the same mode).
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+    }
+    Ok(())
+}
+
 /// How to open the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -62,6 +76,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database, applies migrations and starts the writer.
     pub fn open(config: StoreConfig) -> StoreResult<Self> {
+        create_private_file(&config.path)?;
         let conn = open(&config.path, &config.keys.database, Access::Write)?;
         migrate::migrate(&conn)?;
         let outbox_signal = Arc::new(Notify::new());

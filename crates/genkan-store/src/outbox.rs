@@ -48,7 +48,7 @@ fn payload_context(tenant: Option<TenantId>) -> String {
 pub(crate) fn enqueue(
     conn: &Connection,
     keys: &KeyRing,
-    msg: NewMessage,
+    msg: &NewMessage,
 ) -> StoreResult<MessageId> {
     let sealed = msg
         .secret_payload

@@ -386,7 +386,7 @@ fn queue_arrival_alerts(
         secret_payload: None,
         at,
     };
-    enqueue(conn, keys, base.clone())?;
+    enqueue(conn, keys, &base)?;
     let slack: bool = conn
         .prepare_cached("SELECT slack_webhook IS NOT NULL FROM tenants WHERE id = ?1")?
         .query_row([kiosk.tenant_id.get()], |r| r.get(0))?;
@@ -394,7 +394,7 @@ fn queue_arrival_alerts(
         enqueue(
             conn,
             keys,
-            NewMessage {
+            &NewMessage {
                 channel: Channel::Slack,
                 recipient: "tenant".to_owned(),
                 ..base

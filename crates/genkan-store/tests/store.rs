@@ -1,4 +1,5 @@
 //! Store behaviour against a real encrypted database in a temporary directory.
+#![expect(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! A small pool of read-only connections; queries run on the blocking thread pool
 //! so async tasks never wait on SQLite.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
@@ -20,7 +20,7 @@ pub(crate) struct Readers {
 
 impl Readers {
     /// Opens `size` read-only connections to `path`.
-    pub(crate) fn open(path: &PathBuf, key: &DbKey, size: usize) -> StoreResult<Self> {
+    pub(crate) fn open(path: &Path, key: &DbKey, size: usize) -> StoreResult<Self> {
         let conns = (0..size.max(1))
             .map(|_| open(path, key, Access::Read))
             .collect::<StoreResult<Vec<_>>>()?;

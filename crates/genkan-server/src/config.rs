@@ -1,0 +1,418 @@
+//! Configuration: documented defaults → `genkan.toml` → `GENKAN_*` environment
+//! variables (`__` separates levels, e.g. `GENKAN_MAIL__HOST`); secrets may also come
+//! from `*_file` settings. Every secret is redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The commented example configuration printed by `genkan default-config`.
+pub const EXAMPLE: &str = include_str!("../../../assets/genkan.example.toml");
+
+/// A secret string: never printed, never logged.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself; use only where it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"<redacted>\""
+        })
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listener and public address.
+    pub server: ServerConfig,
+    /// Where data and keys live.
+    pub data: DataConfig,
+    /// Outgoing e-mail.
+    pub mail: MailConfig,
+    /// Outgoing HTTP (Slack and webhooks).
+    pub outbound: OutboundConfig,
+    /// Sign-in and password hashing.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    pub listen: String,
+    /// The address people and kiosks use (links in e-mails). Required in production.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies). Others are ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Requests taking longer are answered 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
+            trusted_proxies: Vec::new(),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// Data directory and key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Directory holding the database.
+    pub dir: PathBuf,
+    /// The key file; default `<dir>/genkan.key`. May be replaced by `GENKAN_KEYS`.
+    pub key_file: Option<PathBuf>,
+    /// Read-only database connections.
+    pub readers: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./genkan-data"),
+            key_file: None,
+            readers: 4,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.dir.join("genkan.db")
+    }
+
+    /// The key file.
+    pub fn key_path(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.dir.join("genkan.key"))
+    }
+}
+
+/// How mail leaves the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// An SMTP relay.
+    Smtp,
+    /// Write each message as an `.eml` file into `mail.file_dir` (demos, debugging).
+    File,
+    /// Do not send mail (messages stay queued).
+    None,
+}
+
+/// Transport security towards the SMTP relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS; refuses to send if the server does not offer it.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a trusted network.
+    None,
+}
+
+/// Outgoing e-mail settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp`, `file` or `none`.
+    pub transport: MailTransport,
+    /// SMTP host.
+    pub host: String,
+    /// SMTP port.
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
+    /// SMTP user name (empty: no authentication).
+    pub username: String,
+    /// SMTP password.
+    pub password: Secret,
+    /// File holding the SMTP password (instead of `password`).
+    pub password_file: Option<PathBuf>,
+    /// Sender, e.g. `Genkan <reception@example.com>`.
+    pub from: String,
+    /// Per-message timeout.
+    pub timeout_secs: u64,
+    /// Folder for the `file` transport.
+    pub file_dir: Option<PathBuf>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::None,
+            host: "localhost".to_owned(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            password_file: None,
+            from: String::new(),
+            timeout_secs: 15,
+            file_dir: None,
+        }
+    }
+}
+
+/// Outgoing HTTP settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Allow webhooks to loopback, private and link-local addresses (on-premises relays).
+    pub allow_private_networks: bool,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// Password hashing cost (argon2id). The defaults follow OWASP ASVS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Memory per hash in KiB.
+    pub argon2_memory_kib: u32,
+    /// Iterations.
+    pub argon2_iterations: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` (one event per line) or `text`.
+    pub format: String,
+    /// Zone of log timestamps.
+    pub time_zone: String,
+    /// Filter, e.g. `info` or `genkan_server=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "json".to_owned(),
+            time_zone: "Asia/Tokyo".to_owned(),
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or environment could not be read or has wrong types or unknown keys.
+    #[error("configuration error: {0}")]
+    Load(String),
+    /// A required setting is missing or wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `GENKAN_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::figment(file)
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))
+    }
+
+    /// Loads like [`Config::load`], with `base` instead of the built-in defaults.
+    pub fn load_over(base: &Config, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(base));
+        if let Some(f) = file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig.merge(env_provider())
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig.merge(env_provider())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "server.listen = {:?} is not an address such as 127.0.0.1:8080",
+                self.server.listen
+            ))
+        })
+    }
+
+    /// Reads `*_file` secrets into their settings.
+    pub fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.mail.password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::Invalid(format!("mail.password_file {}: {e}", path.display()))
+            })?;
+            self.mail.password = Secret::new(text.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        Ok(())
+    }
+
+    /// Checks what production mode needs; names every missing or wrong setting.
+    pub fn check_production(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if self.server.public_url.trim().is_empty() {
+            problems
+                .push("server.public_url is not set (the address used in e-mail links)".to_owned());
+        }
+        if let Err(e) = self.listen_addr() {
+            problems.push(e.to_string());
+        }
+        if !self.data.dir.is_dir() {
+            problems.push(format!(
+                "data.dir {} does not exist (create it, owned by the service user, mode 700)",
+                self.data.dir.display()
+            ));
+        }
+        let keys_from_env =
+            std::env::var(genkan_store::keys::KEYS_ENV).is_ok_and(|v| !v.trim().is_empty());
+        if !self.data.key_path().is_file() && !keys_from_env {
+            problems.push(format!(
+                "no keys: {} does not exist and {} is not set (create one with `genkan keys generate --out {}`)",
+                self.data.key_path().display(),
+                genkan_store::keys::KEYS_ENV,
+                self.data.key_path().display()
+            ));
+        }
+        if self.mail.transport == MailTransport::Smtp && self.mail.from.trim().is_empty() {
+            problems.push(
+                "mail.from is not set (the sender address of invitations and alerts)".to_owned(),
+            );
+        }
+        if self.mail.transport == MailTransport::File && self.mail.file_dir.is_none() {
+            problems.push(
+                "mail.file_dir is not set (required by mail.transport = \"file\")".to_owned(),
+            );
+        }
+        if self.auth.argon2_memory_kib < 12_288 || self.auth.argon2_iterations < 2 {
+            problems.push("auth.argon2_* are below the OWASP ASVS minimum (12288 KiB with 3 iterations, or 19456 KiB with 2)".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "Genkan cannot start in production mode:\n  - {}",
+                problems.join("\n  - ")
+            )))
+        }
+    }
+}
+
+fn env_provider() -> Env {
+    // GENKAN_KEYS carries key material, not configuration.
+    Env::prefixed("GENKAN_").ignore(&["keys"]).split("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_documents_exactly_the_defaults() {
+        let parsed: Config = Figment::from(Toml::string(EXAMPLE)).extract().unwrap();
+        assert_eq!(parsed, Config::default());
+        // Every key of the defaults appears in the example, so none is undocumented.
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        for (section, keys) in defaults.as_object().unwrap() {
+            assert!(
+                EXAMPLE.contains(&format!("[{section}]")),
+                "section {section} undocumented"
+            );
+            for key in keys.as_object().unwrap().keys() {
+                assert!(
+                    EXAMPLE.contains(&format!("{key} =")),
+                    "{section}.{key} undocumented"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genkan.toml");
+        std::fs::write(&path, "[mail]\nhots = \"smtp.example.com\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("hots"), "{err}");
+    }
+
+    #[test]
+    fn production_mode_names_what_is_missing() {
+        let mut config = Config::default();
+        config.data.dir = PathBuf::from("/nonexistent/genkan");
+        config.mail.transport = MailTransport::Smtp;
+        let err = config.check_production().unwrap_err().to_string();
+        assert!(err.contains("server.public_url"), "{err}");
+        assert!(err.contains("data.dir"), "{err}");
+        assert!(err.contains("mail.from"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = Config::default();
+        config.mail.password = Secret::new("hunter2-very-secret".into());
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

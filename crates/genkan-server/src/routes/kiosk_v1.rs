@@ -1,0 +1,193 @@
+//! Kiosk API v1: pairing, configuration, check-in and check-out by QR token or code.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use genkan_core::pass::{FallbackCode, PassToken};
+use genkan_core::wire::v1::{
+    CheckInResponse, CheckOutResponse, ErrorCode, KioskConfig, PairRequest, PairResponse,
+    PresentPass, valid_request_id,
+};
+use genkan_store::AuditCtx;
+use genkan_store::kiosks::KioskAuth;
+use genkan_store::visits::{PassKey, Presented};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AppJson, KioskPrincipal, anonymous_ctx};
+use crate::request::{ClientIp, current_id};
+use crate::state::AppState;
+
+/// Routes under `/api/kiosk/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pair", post(pair))
+        .route("/config", get(config))
+        .route("/check-in", post(check_in))
+        .route("/check-out", post(check_out))
+}
+
+async fn pair(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    AppJson(req): AppJson<PairRequest>,
+) -> ApiResult<Json<PairResponse>> {
+    let key = format!("pair:{ip}");
+    if let Some(wait) = state.limits.pairing.blocked(&key) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    match state
+        .store
+        .pair_kiosk(
+            &req.pairing_code,
+            req.device_name,
+            anonymous_ctx(&state, Some(ip)),
+        )
+        .await?
+    {
+        Ok(paired) => Ok(Json(paired)),
+        Err(_) => {
+            state.limits.pairing.record(&key);
+            Err(ApiError::new(ErrorCode::Unauthorized)
+                .with_message("Unknown or expired pairing code."))
+        }
+    }
+}
+
+async fn config(
+    State(state): State<AppState>,
+    KioskPrincipal(kiosk): KioskPrincipal,
+) -> ApiResult<Json<KioskConfig>> {
+    Ok(Json(state.store.kiosk_config(kiosk).await?))
+}
+
+fn kiosk_ctx(state: &AppState, kiosk: &KioskAuth, ip: ClientIp) -> AuditCtx {
+    AuditCtx {
+        tenant_id: Some(kiosk.tenant_id),
+        actor_kind: "kiosk",
+        actor_id: Some(kiosk.kiosk_id.get()),
+        ip: Some(ip.to_string()),
+        request_id: current_id(),
+        at: state.clock.now(),
+    }
+}
+
+/// Reads the presented pass; refuses bad request ids, both or neither of token/code,
+/// unreadable tokens and implausible offline times.
+fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
+    if !valid_request_id(&req.request_id) {
+        return Err(ApiError::new(ErrorCode::Malformed)
+            .with_message("request_id must be 8-64 characters of A-Z a-z 0-9 - _."));
+    }
+    let key = match (&req.token, &req.code) {
+        (Some(token), None) => PassKey::Token(
+            PassToken::parse(token)
+                .map_err(|_| {
+                    ApiError::new(ErrorCode::Malformed).with_message("This is not a Genkan pass.")
+                })?
+                .hash(),
+        ),
+        (None, Some(code)) => PassKey::Code(
+            FallbackCode::parse(code)
+                .map_err(|_| {
+                    ApiError::new(ErrorCode::Malformed).with_message("The code must be 8 digits.")
+                })?
+                .hash(&state.store.keys().code_key()),
+        ),
+        _ => {
+            return Err(ApiError::new(ErrorCode::Malformed)
+                .with_message("Give exactly one of token and code."));
+        }
+    };
+    let offline_at = req
+        .offline_at
+        .as_deref()
+        .map(|s| {
+            let at = DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ApiError::new(ErrorCode::Malformed).with_message("offline_at must be RFC 3339.")
+                })?
+                .with_timezone(&Utc);
+            let now = state.clock.now();
+            if at > now + Duration::minutes(5) || at < now - Duration::days(7) {
+                return Err(ApiError::new(ErrorCode::Malformed)
+                    .with_message("offline_at must be within the last 7 days."));
+            }
+            Ok(at)
+        })
+        .transpose()?;
+    Ok(Presented {
+        request_id: req.request_id.clone(),
+        key,
+        offline_at,
+    })
+}
+
+/// Refuses presentations from a kiosk or address that guessed too often.
+fn check_limits(state: &AppState, kiosk: &KioskAuth, ip: ClientIp, key: PassKey) -> ApiResult<()> {
+    let l = &state.limits;
+    let kiosk_key = kiosk.kiosk_id.to_string();
+    let waits = [
+        l.kiosk_failures.blocked(&kiosk_key),
+        l.ip_failures.blocked(&ip.to_string()),
+        matches!(key, PassKey::Code(_))
+            .then(|| l.code_failures.blocked(&kiosk_key))
+            .flatten(),
+    ];
+    match waits.into_iter().flatten().max() {
+        Some(wait) => Err(ApiError::rate_limited(wait)),
+        None => Ok(()),
+    }
+}
+
+fn count_failure(state: &AppState, kiosk: &KioskAuth, ip: ClientIp, key: PassKey) {
+    let l = &state.limits;
+    let kiosk_key = kiosk.kiosk_id.to_string();
+    l.kiosk_failures.record(&kiosk_key);
+    l.ip_failures.record(&ip.to_string());
+    if matches!(key, PassKey::Code(_)) {
+        l.code_failures.record(&kiosk_key);
+    }
+}
+
+async fn check_in(
+    State(state): State<AppState>,
+    KioskPrincipal(kiosk): KioskPrincipal,
+    ip: ClientIp,
+    AppJson(req): AppJson<PresentPass>,
+) -> ApiResult<Json<CheckInResponse>> {
+    let presented = presented(&state, &req)?;
+    let key = presented.key;
+    check_limits(&state, &kiosk, ip, key)?;
+    let ctx = kiosk_ctx(&state, &kiosk, ip);
+    match state.store.check_in(kiosk, presented, ctx).await? {
+        Ok(answer) => Ok(Json(answer)),
+        Err(code) => {
+            if code == ErrorCode::PassUnknown {
+                count_failure(&state, &kiosk, ip, key);
+            }
+            Err(ApiError::new(code))
+        }
+    }
+}
+
+async fn check_out(
+    State(state): State<AppState>,
+    KioskPrincipal(kiosk): KioskPrincipal,
+    ip: ClientIp,
+    AppJson(req): AppJson<PresentPass>,
+) -> ApiResult<Json<CheckOutResponse>> {
+    let presented = presented(&state, &req)?;
+    let key = presented.key;
+    check_limits(&state, &kiosk, ip, key)?;
+    let ctx = kiosk_ctx(&state, &kiosk, ip);
+    match state.store.check_out(kiosk, presented, ctx).await? {
+        Ok(answer) => Ok(Json(answer)),
+        Err(code) => {
+            if code == ErrorCode::PassUnknown {
+                count_failure(&state, &kiosk, ip, key);
+            }
+            Err(ApiError::new(code))
+        }
+    }
+}

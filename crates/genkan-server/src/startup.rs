@@ -1,0 +1,127 @@
+//! Builds the application from its configuration: opens the store, starts the
+//! notification worker and serves HTTP on a listener the caller bound.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use genkan_core::Clock;
+use genkan_store::{KeyRing, Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::notify::Notifier;
+use crate::passwords::Passwords;
+use crate::ratelimit::Limits;
+use crate::request::TrustedProxies;
+use crate::routes;
+use crate::state::AppState;
+
+/// Opens the encrypted store described by `config` with `keys`.
+pub fn open_store(config: &Config, keys: KeyRing) -> anyhow::Result<Store> {
+    Store::open(StoreConfig {
+        path: config.data.database(),
+        keys,
+        readers: config.data.readers,
+    })
+    .with_context(|| format!("opening the database {}", config.data.database().display()))
+}
+
+/// A built application, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    notifier: Arc<Notifier>,
+}
+
+impl Application {
+    /// Builds the application on an already bound `listener`.
+    pub fn build(
+        config: Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let trusted = config
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<IpAddr>()
+                    .with_context(|| format!("server.trusted_proxies: {p:?} is not an IP address"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let notifier = Arc::new(
+            Notifier::new(store.clone(), Arc::clone(&clock), Arc::clone(&config))
+                .map_err(anyhow::Error::msg)?,
+        );
+        let state = AppState {
+            limits: Arc::new(Limits::new(&clock)),
+            passwords: Arc::new(Passwords::new(&config.auth)),
+            trusted: TrustedProxies(Arc::new(
+                trusted.into_iter().map(crate::request::canonical).collect(),
+            )),
+            store,
+            clock,
+            config,
+        };
+        Ok(Self {
+            listener,
+            state,
+            notifier,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (for tests and tools).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops the worker and drains requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(Arc::clone(&self.notifier).run(stop_rx));
+        let app = routes::router(self.state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        let _ = stop_tx.send(true);
+        let _ = worker.await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}
