@@ -1,1 +1,27 @@
-//! x
+//! Harness for Genkan's end-to-end tests: starts the real binaries on random
+//! loopback ports with their own temporary data, and runs real peers beside them
+//! (an SMTP server, HTTP receivers standing in for Slack and webhooks).
+#![expect(clippy::unwrap_used, reason = "a broken harness should fail the test loudly")]
+
+pub mod api;
+pub mod binaries;
+pub mod receiver;
+pub mod server;
+pub mod smtp;
+
+use std::time::{Duration, Instant};
+
+/// Polls `probe` every 20 ms until it returns `Some`, for at most `limit`.
+/// Used only to wait for another process to do something, never to move time.
+pub async fn eventually<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

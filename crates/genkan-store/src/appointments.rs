@@ -48,7 +48,7 @@ pub enum AppointmentRefusal {
     /// The site is not one of the tenant's.
     #[error("unknown site")]
     UnknownSite,
-    /// The host is not an active user of the tenant.
+    /// The host is not a (non-disabled) user of the tenant.
     #[error("unknown host")]
     UnknownHost,
     /// Already cancelled.
@@ -250,7 +250,7 @@ impl Store {
             };
             let host_ok: bool = tx
                 .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2 AND status = 'active')",
+                    "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2 AND status != 'disabled')",
                 )?
                 .query_row(params![new.host_id.get(), tenant.get()], |r| r.get(0))?;
             if !host_ok {

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real binaries on random loopback ports, a real SMTP server,
+//! real HTTP receivers. One test binary; one module per capability.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod cli;
+mod errors;
+mod support;
+mod visit;

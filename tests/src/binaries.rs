@@ -1,0 +1,39 @@
+//! Where the binaries under test are: `$GENKAN_BIN` / `$GENKAN_KIOSK_BIN`, or the
+//! target directory this test binary was built into.
+
+use std::path::PathBuf;
+
+fn target_dir() -> PathBuf {
+    // .../target/debug/deps/e2e-<hash> → .../target/debug
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap()
+}
+
+fn find(env: &str, name: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env) {
+        return PathBuf::from(p);
+    }
+    let path = target_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} not found; build the binaries first: cargo build --workspace --bins",
+        path.display()
+    );
+    path
+}
+
+/// The `genkan` server binary.
+pub fn genkan() -> PathBuf {
+    find("GENKAN_BIN", "genkan")
+}
+
+/// The `genkan-kiosk` binary.
+pub fn kiosk() -> PathBuf {
+    find("GENKAN_KIOSK_BIN", "genkan-kiosk")
+}
+
+/// The shared QR sample photos (`../shared/qr-samples` beside the workspace), if present.
+pub fn qr_samples() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/qr-samples");
+    root.is_dir().then_some(root)
+}
