@@ -11,33 +11,69 @@ use genkan_e2e::server::{ServerOptions, genkan_with_config, prepare};
 #[test]
 fn serve_refuses_to_start_without_keys_and_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let config = prepare(dir.path(), &ServerOptions { smtp_port: None, extra_toml: String::new() });
+    let config = prepare(
+        dir.path(),
+        &ServerOptions {
+            smtp_port: None,
+            extra_toml: String::new(),
+        },
+    );
     std::fs::remove_file(dir.path().join("data/genkan.key")).unwrap();
-    let out = Command::new(binaries::genkan()).arg("serve").arg("--config").arg(&config).env_remove("GENKAN_KEYS").output().unwrap();
+    let out = Command::new(binaries::genkan())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env_remove("GENKAN_KEYS")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no keys") && err.contains("genkan.key"), "{err}");
-    assert!(!dir.path().join("data/genkan.db").exists(), "nothing was created");
+    assert!(
+        err.contains("no keys") && err.contains("genkan.key"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data/genkan.db").exists(),
+        "nothing was created"
+    );
 }
 
 #[test]
 fn serve_refuses_a_key_file_others_can_read_and_a_wrong_key() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
-    let config = prepare(dir.path(), &ServerOptions { smtp_port: None, extra_toml: String::new() });
+    let config = prepare(
+        dir.path(),
+        &ServerOptions {
+            smtp_port: None,
+            extra_toml: String::new(),
+        },
+    );
     let key = dir.path().join("data/genkan.key");
     // A first start creates the database with this key.
     let ok = genkan_with_config(&config, &["audit", "verify"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = genkan_with_config(&config, &["audit", "verify"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("readable by other users"));
     std::fs::remove_file(&key).unwrap();
-    let generated = Command::new(binaries::genkan()).args(["keys", "generate", "--out"]).arg(&key).output().unwrap();
+    let generated = Command::new(binaries::genkan())
+        .args(["keys", "generate", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
     assert!(generated.status.success());
     let out = genkan_with_config(&config, &["audit", "verify"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("key is wrong"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("key is wrong"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -45,10 +81,17 @@ fn config_check_names_unknown_keys_and_default_config_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(binaries::genkan()).args(["config", "check", "--config"]).arg(&config).output().unwrap();
+    let out = Command::new(binaries::genkan())
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
-    let example = Command::new(binaries::genkan()).arg("default-config").output().unwrap();
+    let example = Command::new(binaries::genkan())
+        .arg("default-config")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&example.stdout);
     assert!(text.contains("[mail]") && text.contains("argon2_memory_kib = 19456"));
 }
@@ -74,7 +117,9 @@ fn start_demo(data: &std::path::Path) -> (std::process::Child, String, String) {
             }
         }
     });
-    let banner = rx.recv_timeout(Duration::from_secs(60)).expect("demo banner");
+    let banner = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("demo banner");
     let url = banner
         .lines()
         .find_map(|l| l.strip_prefix("genkan listening on "))
@@ -90,31 +135,73 @@ async fn the_demo_starts_with_a_seeded_company_and_reuses_its_data() {
     let (mut first, url, banner) = start_demo(&data);
     let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
-    for expected in ["Organisation ID : demo", "admin@demo.example", "Sample pass", "code ", "gk_at_"] {
-        assert!(banner.contains(expected), "{expected} missing from:\n{banner}");
+    for expected in [
+        "Organisation ID : demo",
+        "admin@demo.example",
+        "Sample pass",
+        "code ",
+        "gk_at_",
+    ] {
+        assert!(
+            banner.contains(expected),
+            "{expected} missing from:\n{banner}"
+        );
     }
-    let token = banner.lines().find_map(|l| l.split("Admin API token : ").nth(1)).unwrap().trim().to_owned();
+    let token = banner
+        .lines()
+        .find_map(|l| l.split("Admin API token : ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
     let api = genkan_e2e::api::Api::new(&url, Some(&token));
     let users = api.get("/api/v1/users").await.ok();
-    let roles: Vec<&str> = users.as_array().unwrap().iter().filter_map(|u| u["role"].as_str()).collect();
+    let roles: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["role"].as_str())
+        .collect();
     assert_eq!(roles.iter().filter(|r| **r == "host").count(), 2);
     assert_eq!(roles.iter().filter(|r| **r == "admin").count(), 1);
     assert_eq!(api.get("/api/v1/kiosks").await.ok()[0]["status"], "active");
     let appointments = api.get("/api/v1/appointments").await.ok();
     assert!(appointments.as_array().unwrap().len() >= 3);
     assert!(data.join("kiosk/credential.json").exists());
-    let key_mode = std::fs::metadata(data.join("genkan.key")).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777).unwrap();
+    let key_mode = std::fs::metadata(data.join("genkan.key"))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+        .unwrap();
     assert_eq!(key_mode, 0o600);
     first.kill().unwrap();
     first.wait().unwrap();
 
     // A second run reuses the data: same credentials, no second company.
     let (mut second, url, banner2) = start_demo(&data);
-    let admin_line = |b: &str| b.lines().find(|l| l.contains("Admin sign-in")).unwrap().to_owned();
+    let admin_line = |b: &str| {
+        b.lines()
+            .find(|l| l.contains("Admin sign-in"))
+            .unwrap()
+            .to_owned()
+    };
     assert_eq!(admin_line(&banner), admin_line(&banner2));
     let api = genkan_e2e::api::Api::new(&url, Some(&token));
-    assert_eq!(api.get("/api/v1/users").await.ok().as_array().unwrap().len(), 3);
-    assert_eq!(api.get("/api/v1/appointments").await.ok().as_array().unwrap().len(), appointments.as_array().unwrap().len());
+    assert_eq!(
+        api.get("/api/v1/users")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        api.get("/api/v1/appointments")
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        appointments.as_array().unwrap().len()
+    );
     second.kill().unwrap();
     second.wait().unwrap();
 }

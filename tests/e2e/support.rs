@@ -34,7 +34,12 @@ pub(crate) async fn mails_to(smtp: &SmtpSink, address: &str, count: usize) -> Ve
         (m.len() >= count).then_some(m)
     })
     .await
-    .unwrap_or_else(|| panic!("no {count} mail(s) to {address}; got {}", smtp.to(address).len()))
+    .unwrap_or_else(|| {
+        panic!(
+            "no {count} mail(s) to {address}; got {}",
+            smtp.to(address).len()
+        )
+    })
 }
 
 /// What a test needs from an invitation mail.
@@ -58,7 +63,10 @@ pub(crate) fn invitation(mail: &Received) -> Invitation {
     let mut attached_png = None;
     let mut ics = None;
     for part in parsed.parts.iter() {
-        let ct = part.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))).unwrap_or_default();
+        let ct = part
+            .content_type()
+            .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+            .unwrap_or_default();
         if ct == "image/png" {
             if part.content_id() == Some("pass-qr") {
                 inline_png = Some(part.contents().to_vec());

@@ -22,8 +22,13 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
     let token = server.create_token("acme", "admin@acme.example", "admin");
     let api = Api::new(&server.url, Some(&token));
 
-    let host = api.create_user("tanaka@acme.example", "Tanaka Ichiro", "host").await.ok();
-    api.set_slack(&format!("{}/services/T0/B0/secret", slack.url)).await.ok();
+    let host = api
+        .create_user("tanaka@acme.example", "Tanaka Ichiro", "host")
+        .await
+        .ok();
+    api.set_slack(&format!("{}/services/T0/B0/secret", slack.url))
+        .await
+        .ok();
     let kiosk = api.create_kiosk(site_id, "Lobby").await.ok();
     let now = SystemClock.now();
     let appointment = api
@@ -41,7 +46,12 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
         .await
         .ok();
     assert_eq!(appointment["visitors"].as_array().unwrap().len(), 2);
-    assert!(appointment["starts_at_local"].as_str().unwrap().ends_with("+09:00"));
+    assert!(
+        appointment["starts_at_local"]
+            .as_str()
+            .unwrap()
+            .ends_with("+09:00")
+    );
 
     // The invitation reaches the SMTP server with the QR inline (cid:) and attached.
     let sato_mail = &mails_to(&smtp, "sato@visitor.example", 1).await[0];
@@ -62,10 +72,29 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
     // Pair the kiosk, then check in through the kiosk client.
     let config_dir = work.path().join("kiosk").display().to_string();
     let pairing = kiosk["pairing_code"].as_str().unwrap();
-    let (status, paired) = kiosk_json(&["pair", "--server", &server.url, "--code", pairing, "--config-dir", &config_dir]);
+    let (status, paired) = kiosk_json(&[
+        "pair",
+        "--server",
+        &server.url,
+        "--code",
+        pairing,
+        "--config-dir",
+        &config_dir,
+    ]);
     assert_eq!(status, 0, "{paired}");
-    assert!(paired.get("credential").is_none(), "the credential is not printed");
-    let (status, welcome) = kiosk_json(&["checkin", "--server", &server.url, "--image", &png, "--config-dir", &config_dir]);
+    assert!(
+        paired.get("credential").is_none(),
+        "the credential is not printed"
+    );
+    let (status, welcome) = kiosk_json(&[
+        "checkin",
+        "--server",
+        &server.url,
+        "--image",
+        &png,
+        "--config-dir",
+        &config_dir,
+    ]);
     assert_eq!(status, 0, "{welcome}");
     assert_eq!(welcome["visitor_name"], "Sato Hanako");
     assert_eq!(welcome["host_name"], "Tanaka Ichiro");
@@ -80,12 +109,23 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
     for fact in ["Example KK", "Tokyo HQ", "Lobby", "+09:00"] {
         assert!(text.contains(fact), "{fact} missing from {text}");
     }
-    let hit = genkan_e2e::eventually(std::time::Duration::from_secs(20), || slack.hits().into_iter().next())
-        .await
-        .expect("Slack message");
+    let hit = genkan_e2e::eventually(std::time::Duration::from_secs(20), || {
+        slack.hits().into_iter().next()
+    })
+    .await
+    .expect("Slack message");
     let slack_text = hit.json().to_string();
-    for fact in ["Sato Hanako", "Example KK", "Tokyo HQ", "Tanaka Ichiro", "+09:00"] {
-        assert!(slack_text.contains(fact), "{fact} missing from {slack_text}");
+    for fact in [
+        "Sato Hanako",
+        "Example KK",
+        "Tokyo HQ",
+        "Tanaka Ichiro",
+        "+09:00",
+    ] {
+        assert!(
+            slack_text.contains(fact),
+            "{fact} missing from {slack_text}"
+        );
     }
 
     // The visit is listed.
@@ -96,9 +136,29 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
     assert_eq!(listed[0]["status"], "inside");
 
     // A second scan says "already inside"; check-out works.
-    let (status, again) = kiosk_json(&["checkin", "--server", &server.url, "--image", &png, "--config-dir", &config_dir]);
-    assert_eq!((status, again["code"].as_str()), (2, Some("already_inside")), "{again}");
-    let (status, bye) = kiosk_json(&["checkout", "--server", &server.url, "--image", &png, "--config-dir", &config_dir]);
+    let (status, again) = kiosk_json(&[
+        "checkin",
+        "--server",
+        &server.url,
+        "--image",
+        &png,
+        "--config-dir",
+        &config_dir,
+    ]);
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (2, Some("already_inside")),
+        "{again}"
+    );
+    let (status, bye) = kiosk_json(&[
+        "checkout",
+        "--server",
+        &server.url,
+        "--image",
+        &png,
+        "--config-dir",
+        &config_dir,
+    ]);
     assert_eq!(status, 0, "{bye}");
     assert_eq!(bye["visitor_name"], "Sato Hanako");
     let visits = api.visits().await.ok();
@@ -106,7 +166,15 @@ async fn a_visit_works_end_to_end_from_invitation_to_check_out() {
 
     // The fallback code works too, and the answer is in the visitor's language.
     let john = invitation(&mails_to(&smtp, "john@visitor.example", 1).await[0]);
-    let (status, welcome) = kiosk_json(&["checkin", "--server", &server.url, "--code", &john.code, "--config-dir", &config_dir]);
+    let (status, welcome) = kiosk_json(&[
+        "checkin",
+        "--server",
+        &server.url,
+        "--code",
+        &john.code,
+        "--config-dir",
+        &config_dir,
+    ]);
     assert_eq!(status, 0, "{welcome}");
     assert_eq!(welcome["visitor_name"], "John Smith");
     assert_eq!(welcome["locale"], "en");

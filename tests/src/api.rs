@@ -29,7 +29,12 @@ impl Answer {
 
     /// Asserts a 2xx status and returns the body.
     pub fn ok(self) -> Value {
-        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
         self.body
     }
 }
@@ -82,7 +87,11 @@ impl Api {
 
     /// `POST /api/v1/users`.
     pub async fn create_user(&self, email: &str, name: &str, role: &str) -> Answer {
-        self.post("/api/v1/users", json!({"email": email, "display_name": name, "role": role})).await
+        self.post(
+            "/api/v1/users",
+            json!({"email": email, "display_name": name, "role": role}),
+        )
+        .await
     }
 
     /// `GET /api/v1/sites`.
@@ -92,12 +101,14 @@ impl Api {
 
     /// `POST /api/v1/kiosks`.
     pub async fn create_kiosk(&self, site_id: i64, name: &str) -> Answer {
-        self.post("/api/v1/kiosks", json!({"site_id": site_id, "name": name})).await
+        self.post("/api/v1/kiosks", json!({"site_id": site_id, "name": name}))
+            .await
     }
 
     /// `PUT /api/v1/settings/slack`.
     pub async fn set_slack(&self, url: &str) -> Answer {
-        self.put("/api/v1/settings/slack", json!({"webhook_url": url})).await
+        self.put("/api/v1/settings/slack", json!({"webhook_url": url}))
+            .await
     }
 
     /// `POST /api/v1/appointments`.

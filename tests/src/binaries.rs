@@ -6,7 +6,10 @@ use std::path::PathBuf;
 fn target_dir() -> PathBuf {
     // .../target/debug/deps/e2e-<hash> → .../target/debug
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap()
+    exe.parent()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap()
 }
 
 fn find(env: &str, name: &str) -> PathBuf {

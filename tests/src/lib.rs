@@ -1,7 +1,10 @@
 //! Harness for Genkan's end-to-end tests: starts the real binaries on random
 //! loopback ports with their own temporary data, and runs real peers beside them
 //! (an SMTP server, HTTP receivers standing in for Slack and webhooks).
-#![expect(clippy::unwrap_used, reason = "a broken harness should fail the test loudly")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a broken harness should fail the test loudly"
+)]
 
 pub mod api;
 pub mod binaries;

@@ -86,7 +86,12 @@ async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -
     match answer {
         Answer::Ok => (StatusCode::OK, "ok").into_response(),
         Answer::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
-        Answer::TooMany(secs) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "slow down").into_response(),
+        Answer::TooMany(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "slow down",
+        )
+            .into_response(),
         Answer::Hang => {
             std::future::pending::<()>().await;
             StatusCode::OK.into_response()

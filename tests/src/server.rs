@@ -51,7 +51,11 @@ pub fn prepare(dir: &Path, opts: &ServerOptions) -> PathBuf {
             .arg(&key)
             .output()
             .unwrap();
-        assert!(out.status.success(), "keys generate: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "keys generate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mail = match opts.smtp_port {
         Some(port) => format!(
@@ -109,17 +113,37 @@ impl Server {
     /// Creates tenant `slug` with an admin; returns the `tenant create` JSON.
     pub fn create_tenant(&self, slug: &str) -> Value {
         let out = self.genkan(&[
-            "tenant", "create", "--slug", slug, "--name", &format!("{slug} Corporation"), "--site", "Tokyo HQ",
-            "--admin-email", &format!("admin@{slug}.example"), "--admin-name", "Admin",
+            "tenant",
+            "create",
+            "--slug",
+            slug,
+            "--name",
+            &format!("{slug} Corporation"),
+            "--site",
+            "Tokyo HQ",
+            "--admin-email",
+            &format!("admin@{slug}.example"),
+            "--admin-name",
+            "Admin",
         ]);
-        assert!(out.status.success(), "tenant create: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tenant create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
     /// Creates an API token for `user` of tenant `slug` with `scopes`.
     pub fn create_token(&self, slug: &str, user: &str, scopes: &str) -> String {
-        let out = self.genkan(&["token", "create", "--tenant", slug, "--user", user, "--scopes", scopes]);
-        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self.genkan(&[
+            "token", "create", "--tenant", slug, "--user", user, "--scopes", scopes,
+        ]);
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["token"].as_str().unwrap().to_owned()
     }
@@ -172,11 +196,9 @@ pub fn read_listen_line(child: &mut Child, log: &Path) -> String {
         let mut lines = BufReader::new(stdout).lines();
         let mut sent = false;
         while let Some(Ok(line)) = lines.next() {
-            if !sent {
-                if let Some(url) = line.strip_prefix("genkan listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
-                    sent = true;
-                }
+            if let Some(url) = line.strip_prefix("genkan listening on ").filter(|_| !sent) {
+                let _ = tx.send(url.trim().to_owned());
+                sent = true;
             }
         }
     });

@@ -33,7 +33,9 @@ pub struct Received {
 impl Received {
     /// Parses the message.
     pub fn parsed(&self) -> mail_parser::Message<'_> {
-        mail_parser::MessageParser::default().parse(&self.data).unwrap()
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .unwrap()
     }
 }
 
@@ -90,7 +92,9 @@ impl SmtpSink {
         let (read, mut write) = stream.into_split();
         match mode {
             Mode::Refuse => {
-                write.write_all(b"421 127.0.0.1 Service not available\r\n").await?;
+                write
+                    .write_all(b"421 127.0.0.1 Service not available\r\n")
+                    .await?;
                 return Ok(());
             }
             Mode::Stall => {
@@ -101,7 +105,9 @@ impl SmtpSink {
             }
             Mode::Accept | Mode::RejectRecipients => {}
         }
-        write.write_all(b"220 127.0.0.1 ESMTP test sink\r\n").await?;
+        write
+            .write_all(b"220 127.0.0.1 ESMTP test sink\r\n")
+            .await?;
         let mut reader = BufReader::new(read);
         let mut from = String::new();
         let mut rcpt = Vec::new();
@@ -114,7 +120,11 @@ impl SmtpSink {
             let cmd = line.trim_end().to_owned();
             let upper = cmd.to_ascii_uppercase();
             if upper.starts_with("EHLO") {
-                write.write_all(b"250-127.0.0.1\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 35882577\r\n").await?;
+                write
+                    .write_all(
+                        b"250-127.0.0.1\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 35882577\r\n",
+                    )
+                    .await?;
             } else if upper.starts_with("HELO") {
                 write.write_all(b"250 127.0.0.1\r\n").await?;
             } else if upper.starts_with("MAIL FROM:") {
@@ -129,7 +139,9 @@ impl SmtpSink {
                     write.write_all(b"250 OK\r\n").await?;
                 }
             } else if upper == "DATA" {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
                 let mut data = Vec::new();
                 loop {
                     let mut l = Vec::new();
@@ -169,5 +181,8 @@ impl SmtpSink {
 fn angle(s: &str) -> String {
     let s = s.trim();
     let inner = s.split_whitespace().next().unwrap_or(s);
-    inner.trim_start_matches('<').trim_end_matches('>').to_owned()
+    inner
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
 }

@@ -1,5 +1,7 @@
-//! Connections: per-connection PRAGMAs, the single writer, and the reader pool.
+//! Connections: per-connection PRAGMAs, the single writer, the reader pool and the
+//! background checkpointer.
 
+pub(crate) mod checkpoint;
 pub(crate) mod pragmas;
 pub(crate) mod readers;
 pub(crate) mod writer;

@@ -55,6 +55,47 @@ pub struct KioskView {
     pub created_at: DateTime<Utc>,
 }
 
+/// Recently seen kiosk credentials, so each request need not query the database.
+/// Entries live a few seconds; revocation through this store removes them at once,
+/// and check-in transactions re-check the kiosk's status in any case.
+#[derive(Default)]
+pub(crate) struct AuthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (KioskAuth, std::time::Instant)>>,
+}
+
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl AuthCache {
+    fn get(&self, hash: &[u8; 32]) -> Option<KioskAuth> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(auth, _)| *auth)
+    }
+
+    fn put(&self, hash: [u8; 32], auth: KioskAuth) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() > 10_000 {
+            entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+        }
+        entries.insert(hash, (auth, std::time::Instant::now()));
+    }
+
+    fn forget(&self, kiosk: KioskId) {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, (auth, _)| auth.kiosk_id != kiosk);
+    }
+}
+
 /// A new kiosk and its pairing code (shown once).
 #[derive(Debug, Clone)]
 pub struct NewKiosk {
@@ -183,21 +224,29 @@ impl Store {
     /// Looks a kiosk up by its credential.
     pub async fn kiosk_by_credential(&self, credential: &str) -> StoreResult<Option<KioskAuth>> {
         let hash = secret_hash(credential);
-        self.read(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT id, tenant_id, site_id, status FROM kiosks WHERE credential_hash = ?1",
-            )?
-            .query_row([hash.as_slice()], |r| {
-                Ok(KioskAuth {
-                    kiosk_id: KioskId(r.get(0)?),
-                    tenant_id: TenantId(r.get(1)?),
-                    site_id: SiteId(r.get(2)?),
-                    revoked: r.get::<_, String>(3)? == "revoked",
+        if let Some(auth) = self.kiosk_cache.get(&hash) {
+            return Ok(Some(auth));
+        }
+        let found = self
+            .read(move |c| {
+                Ok(c.prepare_cached(
+                    "SELECT id, tenant_id, site_id, status FROM kiosks WHERE credential_hash = ?1",
+                )?
+                .query_row([hash.as_slice()], |r| {
+                    Ok(KioskAuth {
+                        kiosk_id: KioskId(r.get(0)?),
+                        tenant_id: TenantId(r.get(1)?),
+                        site_id: SiteId(r.get(2)?),
+                        revoked: r.get::<_, String>(3)? == "revoked",
+                    })
                 })
+                .optional()?)
             })
-            .optional()?)
-        })
-        .await
+            .await?;
+        if let Some(auth) = found.filter(|a| !a.revoked) {
+            self.kiosk_cache.put(hash, auth);
+        }
+        Ok(found)
     }
 
     /// Revokes a kiosk: its credential stops working on the next request.
@@ -207,27 +256,30 @@ impl Store {
         id: KioskId,
         ctx: AuditCtx,
     ) -> StoreResult<()> {
-        self.write(move |tx| {
-            let n = tx.execute(
+        let result = self
+            .write(move |tx| {
+                let n = tx.execute(
                 "UPDATE kiosks SET status = 'revoked', revoked_at = ?1, pairing_code_hash = NULL
                  WHERE id = ?2 AND tenant_id = ?3 AND status != 'revoked'",
                 params![ts(ctx.at), id.get(), tenant.get()],
             )?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            append(
-                tx,
-                &ctx,
-                "kiosk.revoke",
-                "kiosk",
-                Some(id.to_string()),
-                Outcome::Ok,
-                &json!({}),
-            )?;
-            Ok(())
-        })
-        .await
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                append(
+                    tx,
+                    &ctx,
+                    "kiosk.revoke",
+                    "kiosk",
+                    Some(id.to_string()),
+                    Outcome::Ok,
+                    &json!({}),
+                )?;
+                Ok(())
+            })
+            .await;
+        self.kiosk_cache.forget(id);
+        result
     }
 
     /// The tenant's kiosks.

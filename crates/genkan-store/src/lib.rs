@@ -30,6 +30,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::Notify;
 
+use conn::checkpoint::Checkpointer;
 use conn::pragmas::{Access, open};
 use conn::readers::Readers;
 use conn::writer::{Tx, Writer};
@@ -71,6 +72,8 @@ pub struct Store {
     keys: Arc<KeyRing>,
     outbox_signal: Arc<Notify>,
     path: Arc<PathBuf>,
+    kiosk_cache: Arc<kiosks::AuthCache>,
+    _checkpointer: Arc<Checkpointer>,
 }
 
 impl Store {
@@ -82,12 +85,15 @@ impl Store {
         let outbox_signal = Arc::new(Notify::new());
         let readers = Readers::open(&config.path, &config.keys.database, config.readers)?;
         let writer = Writer::start(conn, Arc::clone(&outbox_signal))?;
+        let checkpointer = Checkpointer::start(&config.path, &config.keys.database)?;
         Ok(Self {
             writer,
             readers,
             keys: Arc::new(config.keys),
             outbox_signal,
             path: Arc::new(config.path),
+            kiosk_cache: Arc::new(kiosks::AuthCache::default()),
+            _checkpointer: Arc::new(checkpointer),
         })
     }
 

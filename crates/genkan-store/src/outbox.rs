@@ -147,26 +147,37 @@ pub enum AttemptResult {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages for `lease`; expired leases count as due.
+    /// Claims up to `limit` due messages of `channels` for `lease`; expired leases
+    /// count as due. Messages of other channels stay queued until one is configured.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
         limit: usize,
         lease: Duration,
+        channels: &[Channel],
     ) -> StoreResult<Vec<Claimed>> {
+        let wanted = format!(
+            ",{},",
+            channels
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let keys = self.keys().clone();
         self.write(move |tx| {
             let mut stmt = tx.prepare_cached(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?2
                  WHERE id IN (SELECT id FROM outbox
-                              WHERE (status = 'queued' AND next_attempt_at <= ?1)
-                                 OR (status = 'sending' AND lease_until <= ?1)
+                              WHERE ((status = 'queued' AND next_attempt_at <= ?1)
+                                  OR (status = 'sending' AND lease_until <= ?1))
+                                AND instr(?4, ',' || channel || ',') > 0
                               ORDER BY next_attempt_at, id LIMIT ?3)
                  RETURNING id, tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
                            payload, attempts",
             )?;
             let rows = stmt
-                .query_map(params![ts(now), ts(now + lease), limit as i64], |r| {
+                .query_map(params![ts(now), ts(now + lease), limit as i64, wanted], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, Option<i64>>(1)?,
@@ -256,14 +267,24 @@ impl Store {
         .await
     }
 
-    /// When the next queued message falls due (or a lease expires), if any.
-    pub async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        self.read(|c| {
+    /// When the next queued message of `channels` falls due (or a lease expires), if any.
+    pub async fn next_due_at(&self, channels: &[Channel]) -> StoreResult<Option<DateTime<Utc>>> {
+        let wanted = format!(
+            ",{},",
+            channels
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        self.read(move |c| {
             let next: Option<String> = c.query_row(
                 "SELECT min(t) FROM (
-                    SELECT min(next_attempt_at) AS t FROM outbox WHERE status = 'queued'
-                    UNION ALL SELECT min(lease_until) FROM outbox WHERE status = 'sending')",
-                [],
+                    SELECT min(next_attempt_at) AS t FROM outbox
+                     WHERE status = 'queued' AND instr(?1, ',' || channel || ',') > 0
+                    UNION ALL SELECT min(lease_until) FROM outbox
+                     WHERE status = 'sending' AND instr(?1, ',' || channel || ',') > 0)",
+                [wanted],
                 |r| r.get(0),
             )?;
             next.map(|s| crate::sql::parse_ts(&s)).transpose()

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use genkan_core::access::{Role, Visibility};
 use genkan_core::appointment::{AppointmentInput, VisitorInput};
 use genkan_core::id::{SiteId, TenantId, UserId};
+use genkan_core::notification::Channel;
 use genkan_core::pass::{FallbackCode, PassToken};
 use genkan_core::tenant::TimeZone;
 use genkan_core::text::{DisplayName, EmailAddress, Locale, OrgName};
@@ -396,14 +397,18 @@ async fn outbox_messages_are_claimed_once_and_expired_leases_come_back() {
         .unwrap()
         .unwrap();
     let lease = Duration::seconds(60);
-    let claimed = f.store.claim_due(now(), 10, lease).await.unwrap();
+    let claimed = f
+        .store
+        .claim_due(now(), 10, lease, &[Channel::Email])
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     let secrets: serde_json::Value =
         serde_json::from_slice(claimed[0].secret_payload.as_ref().unwrap()).unwrap();
     assert!(PassToken::parse(secrets["token"].as_str().unwrap()).is_ok());
     assert!(
         f.store
-            .claim_due(now(), 10, lease)
+            .claim_due(now(), 10, lease, &[Channel::Email])
             .await
             .unwrap()
             .is_empty(),
@@ -411,7 +416,11 @@ async fn outbox_messages_are_claimed_once_and_expired_leases_come_back() {
     );
     // A worker that died: its lease expires and the message is due again.
     let later = now() + lease + Duration::seconds(1);
-    let again = f.store.claim_due(later, 10, lease).await.unwrap();
+    let again = f
+        .store
+        .claim_due(later, 10, lease, &[Channel::Email])
+        .await
+        .unwrap();
     assert_eq!(again.len(), 2);
     assert_eq!(again[0].attempt, 2);
     f.store

@@ -79,7 +79,7 @@ impl Notifier {
             if delivered > 0 {
                 continue;
             }
-            let wait = match self.store.next_due_at().await {
+            let wait = match self.store.next_due_at(&self.channels()).await {
                 Ok(Some(at)) => (at - self.clock.now()).to_std().unwrap_or_default(),
                 _ => std::time::Duration::from_secs(30),
             }
@@ -92,9 +92,21 @@ impl Notifier {
         }
     }
 
+    /// The channels this server can deliver; other messages wait until configured.
+    fn channels(&self) -> Vec<Channel> {
+        let mut channels = vec![Channel::Slack];
+        if self.mailer.enabled() {
+            channels.push(Channel::Email);
+        }
+        channels
+    }
+
     /// Claims and delivers one batch; returns how many messages were attempted.
     pub async fn run_once(&self) -> Result<usize, genkan_store::StoreError> {
-        let claimed = self.store.claim_due(self.clock.now(), BATCH, LEASE).await?;
+        let claimed = self
+            .store
+            .claim_due(self.clock.now(), BATCH, LEASE, &self.channels())
+            .await?;
         let n = claimed.len();
         let attempts = claimed.into_iter().map(|msg| async move {
             let id = msg.id;

@@ -2,7 +2,7 @@
 //! Every handler asks `core::access` first and passes the principal's tenant (and,
 //! for hosts, their own id) to the store; ids from other tenants answer 404.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -20,7 +20,7 @@ use genkan_store::visits::VisitView;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AppJson, Staff};
+use crate::extract::{AppJson, AppPath, AppQuery, Staff};
 use crate::outbound::check_webhook_url;
 use crate::state::AppState;
 
@@ -261,7 +261,7 @@ async fn create_kiosk(
 async fn revoke_kiosk(
     State(s): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> ApiResult<StatusCode> {
     require(&staff, Permission::Administer)?;
     s.store
@@ -277,6 +277,27 @@ struct AppointmentOut {
     view: AppointmentView,
     starts_at_local: String,
     ends_at_local: String,
+    /// Pass secrets, only when the creator asked for them (`?return_passes=true`)
+    /// to deliver passes through their own channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passes: Option<Vec<PassOut>>,
+}
+
+/// A newly issued pass's secrets.
+#[derive(Serialize)]
+struct PassOut {
+    visitor_id: i64,
+    pass_id: i64,
+    token: String,
+    code: String,
+}
+
+/// Options of `POST /appointments`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    #[serde(default)]
+    return_passes: bool,
 }
 
 fn appointment_out(view: AppointmentView) -> AppointmentOut {
@@ -285,12 +306,14 @@ fn appointment_out(view: AppointmentView) -> AppointmentOut {
         starts_at_local: zone.format(view.starts_at),
         ends_at_local: zone.format(view.ends_at),
         view,
+        passes: None,
     }
 }
 
 async fn create_appointment(
     State(s): State<AppState>,
     staff: Staff,
+    AppQuery(q): AppQuery<CreateQuery>,
     AppJson(input): AppJson<AppointmentInput>,
 ) -> ApiResult<(StatusCode, Json<AppointmentOut>)> {
     require(&staff, Permission::ManageAppointments)?;
@@ -310,10 +333,24 @@ async fn create_appointment(
         .create_appointment(tenant.id, new, staff.ctx)
         .await?
     {
-        Ok(created) => Ok((
-            StatusCode::CREATED,
-            Json(appointment_out(created.appointment)),
-        )),
+        Ok(created) => {
+            let mut out = appointment_out(created.appointment);
+            if q.return_passes {
+                out.passes = Some(
+                    created
+                        .passes
+                        .iter()
+                        .map(|p| PassOut {
+                            visitor_id: p.visitor_id.get(),
+                            pass_id: p.pass_id.get(),
+                            token: p.token.encode(),
+                            code: p.code.as_str().to_owned(),
+                        })
+                        .collect(),
+                );
+            }
+            Ok((StatusCode::CREATED, Json(out)))
+        }
         Err(AppointmentRefusal::UnknownSite) => {
             Err(ApiError::field("site_id", "unknown", "no such site"))
         }
@@ -327,7 +364,7 @@ async fn create_appointment(
 async fn get_appointment(
     State(s): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> ApiResult<Json<AppointmentOut>> {
     require(&staff, Permission::ViewAppointments)?;
     let view = s
@@ -344,7 +381,7 @@ async fn get_appointment(
 async fn cancel_appointment(
     State(s): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> ApiResult<Json<AppointmentOut>> {
     require(&staff, Permission::ManageAppointments)?;
     match s
@@ -366,7 +403,7 @@ async fn cancel_appointment(
 async fn appointment_deliveries(
     State(s): State<AppState>,
     staff: Staff,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> ApiResult<Json<Vec<LedgerEntry>>> {
     require(&staff, Permission::ViewAppointments)?;
     let tenant = staff.principal.tenant_id;
@@ -411,7 +448,7 @@ impl RangeQuery {
 async fn list_appointments(
     State(s): State<AppState>,
     staff: Staff,
-    Query(q): Query<RangeQuery>,
+    AppQuery(q): AppQuery<RangeQuery>,
 ) -> ApiResult<Json<Vec<AppointmentOut>>> {
     require(&staff, Permission::ViewAppointments)?;
     let (from, to) = q.bounds(s.clock.now())?;
@@ -439,7 +476,7 @@ struct VisitOut {
 async fn list_visits(
     State(s): State<AppState>,
     staff: Staff,
-    Query(q): Query<RangeQuery>,
+    AppQuery(q): AppQuery<RangeQuery>,
 ) -> ApiResult<Json<Vec<VisitOut>>> {
     require(&staff, Permission::ViewVisits)?;
     let (from, to) = q.bounds(s.clock.now())?;

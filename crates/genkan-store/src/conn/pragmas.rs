@@ -14,13 +14,15 @@ pub(crate) enum Access {
     Write,
     /// A reader: query_only.
     Read,
+    /// The checkpointer: may write the database file, never starts transactions.
+    Checkpoint,
 }
 
 /// Opens `path` with `key` and applies and verifies the PRAGMAs.
 pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Connection> {
     let flags = match access {
         Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        Access::Read => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        Access::Read | Access::Checkpoint => OpenFlags::SQLITE_OPEN_READ_WRITE,
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags)?;
