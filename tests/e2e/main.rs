@@ -4,5 +4,6 @@
 
 mod cli;
 mod errors;
+mod openapi;
 mod support;
 mod visit;

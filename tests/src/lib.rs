@@ -5,6 +5,7 @@
     clippy::unwrap_used,
     reason = "a broken harness should fail the test loudly"
 )]
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod binaries;

@@ -4,6 +4,7 @@
 //! - [`routes`]: the router and the API handlers; [`extract`]: authenticated principals.
 //! - [`notify`]: the outbox worker and its channels (e-mail, Slack).
 //! - [`commands`] and [`demo`]: what the CLI subcommands do.
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod commands;

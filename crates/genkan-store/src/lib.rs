@@ -9,6 +9,7 @@
 //! - [`audit`]: the hash-chained audit log.
 //! - [`tenants`], [`appointments`], [`kiosks`], [`visits`], [`outbox`], [`tokens`]:
 //!   one module per aggregate.
+#![forbid(unsafe_code)]
 
 pub mod appointments;
 pub mod audit;
