@@ -153,7 +153,8 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL,
     sent_at         TEXT
 );
-CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_due ON outbox (status, channel, next_attempt_at);
+CREATE INDEX outbox_leases ON outbox (status, channel, lease_until) WHERE status = 'sending';
 CREATE INDEX outbox_by_appointment ON outbox (tenant_id, appointment_id);
 CREATE INDEX outbox_by_visit ON outbox (tenant_id, visit_id);
 

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.."
 cargo build --release -q -p genkan-server -p genkan-e2e --bins
 bin=target/release
 dir=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 mkdir -p "$dir/data"
 $bin/genkan keys generate --out "$dir/data/genkan.key" >/dev/null
 cat > "$dir/genkan.toml" <<TOML

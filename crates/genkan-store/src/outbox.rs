@@ -156,28 +156,36 @@ impl Store {
         lease: Duration,
         channels: &[Channel],
     ) -> StoreResult<Vec<Claimed>> {
-        let wanted = format!(
-            ",{},",
-            channels
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let channels: Vec<&'static str> = channels.iter().map(|c| c.as_str()).collect();
         let keys = self.keys().clone();
         self.write(move |tx| {
+            // Per channel, the index (status, channel, time) yields due rows in order,
+            // so a large backlog of one channel costs nothing to the others.
+            let mut ids = Vec::new();
+            for channel in &channels {
+                for sql in [
+                    "SELECT id FROM outbox WHERE status = 'queued' AND channel = ?1 AND next_attempt_at <= ?2
+                     ORDER BY next_attempt_at, id LIMIT ?3",
+                    "SELECT id FROM outbox WHERE status = 'sending' AND channel = ?1 AND lease_until <= ?2
+                     ORDER BY lease_until, id LIMIT ?3",
+                ] {
+                    let mut stmt = tx.prepare_cached(sql)?;
+                    let found = stmt
+                        .query_map(params![channel, ts(now), limit as i64], |r| r.get::<_, i64>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    ids.extend(found);
+                }
+            }
+            ids.truncate(limit.max(1) * channels.len().max(1));
             let mut stmt = tx.prepare_cached(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?2
-                 WHERE id IN (SELECT id FROM outbox
-                              WHERE ((status = 'queued' AND next_attempt_at <= ?1)
-                                  OR (status = 'sending' AND lease_until <= ?1))
-                                AND instr(?4, ',' || channel || ',') > 0
-                              ORDER BY next_attempt_at, id LIMIT ?3)
+                 WHERE id = ?1
                  RETURNING id, tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
                            payload, attempts",
             )?;
-            let rows = stmt
-                .query_map(params![ts(now), ts(now + lease), limit as i64, wanted], |r| {
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                rows.push(stmt.query_row(params![id, ts(now + lease)], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, Option<i64>>(1)?,
@@ -191,8 +199,8 @@ impl Store {
                         r.get::<_, Option<Vec<u8>>>(9)?,
                         r.get::<_, u32>(10)?,
                     ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                })?);
+            }
             rows.into_iter()
                 .map(|(id, tenant, kind, channel, recipient, locale, appt, visitor, visit, payload, attempts)| {
                     let tenant_id = tenant.map(TenantId);
@@ -269,24 +277,21 @@ impl Store {
 
     /// When the next queued message of `channels` falls due (or a lease expires), if any.
     pub async fn next_due_at(&self, channels: &[Channel]) -> StoreResult<Option<DateTime<Utc>>> {
-        let wanted = format!(
-            ",{},",
-            channels
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let channels: Vec<&'static str> = channels.iter().map(|c| c.as_str()).collect();
         self.read(move |c| {
-            let next: Option<String> = c.query_row(
-                "SELECT min(t) FROM (
-                    SELECT min(next_attempt_at) AS t FROM outbox
-                     WHERE status = 'queued' AND instr(?1, ',' || channel || ',') > 0
-                    UNION ALL SELECT min(lease_until) FROM outbox
-                     WHERE status = 'sending' AND instr(?1, ',' || channel || ',') > 0)",
-                [wanted],
-                |r| r.get(0),
-            )?;
+            let mut next: Option<String> = None;
+            for channel in &channels {
+                for sql in [
+                    "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued' AND channel = ?1",
+                    "SELECT min(lease_until) FROM outbox WHERE status = 'sending' AND channel = ?1",
+                ] {
+                    let t: Option<String> = c.prepare_cached(sql)?.query_row([channel], |r| r.get(0))?;
+                    next = match (next, t) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
             next.map(|s| crate::sql::parse_ts(&s)).transpose()
         })
         .await
