@@ -7,6 +7,7 @@
 //! - [`access`]: roles, principals and what each may see or do.
 //! - [`appointment`]: appointments with one or more visitors.
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
+//! - [`password`]: the password policy.
 //! - [`visit`]: the check-in / check-out rules and their typed refusals.
 //! - [`notification`]: what must be told to whom (not how it is delivered).
 //! - [`audit`]: audit events and their hash chain.
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod id;
 pub mod notification;
 pub mod pass;
+pub mod password;
 pub mod tenant;
 pub mod text;
 pub mod visit;

@@ -54,6 +54,10 @@ pub enum MessageKind {
     Cancellation,
     /// The host's visitor arrived.
     HostArrival,
+    /// A new staff member is invited to set a password.
+    UserInvitation,
+    /// A staff member asked to reset their password.
+    PasswordReset,
 }
 
 impl MessageKind {
@@ -63,14 +67,22 @@ impl MessageKind {
             Self::Invitation => "invitation",
             Self::Cancellation => "cancellation",
             Self::HostArrival => "host_arrival",
+            Self::UserInvitation => "user_invitation",
+            Self::PasswordReset => "password_reset",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Invitation, Self::Cancellation, Self::HostArrival]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Invitation,
+            Self::Cancellation,
+            Self::HostArrival,
+            Self::UserInvitation,
+            Self::PasswordReset,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

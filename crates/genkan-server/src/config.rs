@@ -218,6 +218,10 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     /// Iterations.
     pub argon2_iterations: u32,
+    /// A web session ends after this many minutes without a request.
+    pub session_idle_minutes: i64,
+    /// A web session ends this many hours after sign-in.
+    pub session_absolute_hours: i64,
 }
 
 impl Default for AuthConfig {
@@ -225,6 +229,8 @@ impl Default for AuthConfig {
         Self {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
         }
     }
 }

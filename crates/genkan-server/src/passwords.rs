@@ -67,6 +67,7 @@ mod tests {
         Passwords::new(&AuthConfig {
             argon2_memory_kib: 256,
             argon2_iterations: 1,
+            ..AuthConfig::default()
         })
     }
 

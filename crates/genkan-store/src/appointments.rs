@@ -309,6 +309,7 @@ impl Store {
                         appointment_id: Some(appointment_id),
                         visitor_id: Some(visitor_id),
                         visit_id: None,
+                            user_id: None,
                         secret_payload: Some(serde_json::to_vec(&secrets).unwrap_or_default()),
                         at: now,
                     })?;
@@ -358,6 +359,7 @@ impl Store {
                         appointment_id: Some(id),
                         visitor_id: Some(v.id),
                         visit_id: None,
+                            user_id: None,
                         secret_payload: None,
                         at: now,
                     })?;

@@ -20,9 +20,11 @@ pub mod kiosks;
 pub mod messages;
 pub mod migrate;
 pub mod outbox;
+pub mod sessions;
 mod sql;
 pub mod tenants;
 pub mod tokens;
+pub mod users;
 pub mod visits;
 
 use std::path::{Path, PathBuf};

@@ -70,7 +70,33 @@ pub struct ArrivalContext {
     pub checked_out_at: Option<DateTime<Utc>>,
 }
 
+/// Facts for a mail to a staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserContext {
+    /// Tenant display name.
+    pub tenant_name: String,
+    /// Organisation id.
+    pub slug: String,
+    /// Brand colour.
+    pub primary_color: String,
+    /// The user's name.
+    pub name: String,
+}
+
 impl Store {
+    /// Facts for a mail to user `user`.
+    pub async fn user_context(&self, tenant: TenantId, user: genkan_core::id::UserId) -> StoreResult<UserContext> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT t.name, t.slug, t.primary_color, u.display_name FROM users u JOIN tenants t ON t.id = u.tenant_id
+                 WHERE u.id = ?1 AND u.tenant_id = ?2",
+                params![user.get(), tenant.get()],
+                |r| Ok(UserContext { tenant_name: r.get(0)?, slug: r.get(1)?, primary_color: r.get(2)?, name: r.get(3)? }),
+            )?)
+        })
+        .await
+    }
+
     /// Facts for a visitor's invitation.
     pub async fn invitation_context(
         &self,

@@ -6,11 +6,18 @@ use rusqlite::Connection;
 use crate::error::{StoreError, StoreResult};
 
 /// Every migration, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_initial",
-    include_str!("../../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_initial",
+        include_str!("../../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_web",
+        include_str!("../../../migrations/0002_web.sql"),
+    ),
+];
 
 /// The schema version this build expects.
 pub fn latest_version() -> i64 {

@@ -4,7 +4,7 @@
 //! duplicate), never lost.
 
 use chrono::{DateTime, Duration, Utc};
-use genkan_core::id::{AppointmentId, MessageId, TenantId, VisitId, VisitorId};
+use genkan_core::id::{AppointmentId, MessageId, TenantId, UserId, VisitId, VisitorId};
 use genkan_core::notification::{Channel, DeliveryStatus, MessageKind};
 use genkan_core::text::Locale;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -34,6 +34,8 @@ pub struct NewMessage {
     pub visitor_id: Option<VisitorId>,
     /// Related visit.
     pub visit_id: Option<VisitId>,
+    /// Related staff user (invitations, password resets).
+    pub user_id: Option<UserId>,
     /// Secret content needed to render (pass token); sealed at rest, erased after delivery.
     pub secret_payload: Option<Vec<u8>>,
     /// Queue time.
@@ -56,8 +58,8 @@ pub(crate) fn enqueue(
         .map(|p| keys.seal(p, &payload_context(msg.tenant_id)));
     conn.prepare_cached(
         "INSERT INTO outbox (tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
-            payload, status, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10)",
+            payload, status, next_attempt_at, created_at, user_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10, ?10, ?11)",
     )?
     .execute(params![
         msg.tenant_id.map(TenantId::get),
@@ -70,6 +72,7 @@ pub(crate) fn enqueue(
         msg.visit_id.map(VisitId::get),
         sealed,
         ts(msg.at),
+        msg.user_id.map(UserId::get),
     ])?;
     Ok(MessageId(conn.last_insert_rowid()))
 }
@@ -95,6 +98,8 @@ pub struct Claimed {
     pub visitor_id: Option<VisitorId>,
     /// Related visit.
     pub visit_id: Option<VisitId>,
+    /// Related staff user.
+    pub user_id: Option<UserId>,
     /// Unsealed secret payload.
     pub secret_payload: Option<Vec<u8>>,
     /// This is attempt number…
@@ -181,7 +186,7 @@ impl Store {
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = ?2
                  WHERE id = ?1
                  RETURNING id, tenant_id, kind, channel, recipient, locale, appointment_id, visitor_id, visit_id,
-                           payload, attempts",
+                           payload, attempts, user_id",
             )?;
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
@@ -198,11 +203,12 @@ impl Store {
                         r.get::<_, Option<i64>>(8)?,
                         r.get::<_, Option<Vec<u8>>>(9)?,
                         r.get::<_, u32>(10)?,
+                        r.get::<_, Option<i64>>(11)?,
                     ))
                 })?);
             }
             rows.into_iter()
-                .map(|(id, tenant, kind, channel, recipient, locale, appt, visitor, visit, payload, attempts)| {
+                .map(|(id, tenant, kind, channel, recipient, locale, appt, visitor, visit, payload, attempts, user)| {
                     let tenant_id = tenant.map(TenantId);
                     let secret_payload = payload
                         .map(|p| keys.open(&p, &payload_context(tenant_id)))
@@ -218,6 +224,7 @@ impl Store {
                         appointment_id: appt.map(AppointmentId),
                         visitor_id: visitor.map(VisitorId),
                         visit_id: visit.map(VisitId),
+                        user_id: user.map(UserId),
                         secret_payload,
                         attempt: attempts,
                     })

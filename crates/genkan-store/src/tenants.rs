@@ -49,15 +49,58 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// Branding and kiosk options of a tenant.
+/// Branding, language and policies of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TenantSettings {
+    /// Display name.
+    pub name: String,
+    /// Default language.
+    pub default_locale: Locale,
+    /// Default time zone.
+    pub time_zone: TimeZone,
     /// Brand colour `#rrggbb`.
     pub primary_color: String,
+    /// Second brand colour `#rrggbb`.
+    pub accent_color: String,
+    /// Whether a logo is uploaded.
+    pub has_logo: bool,
     /// Whether kiosks offer check-out.
     pub checkout_enabled: bool,
     /// Whether a Slack webhook is configured (the URL itself is sealed).
     pub slack_configured: bool,
+    /// `day` (the visit's local day) or `window` (the visit's time window).
+    pub pass_policy: String,
+    /// With the `window` policy: minutes before the start a pass already works.
+    pub pass_early_minutes: i64,
+    /// Hosts are alerted by e-mail by default.
+    pub notify_email: bool,
+    /// Hosts are alerted on Slack by default.
+    pub notify_slack: bool,
+}
+
+/// Changes to a tenant's settings (all fields validated by the caller).
+#[derive(Debug, Clone)]
+pub struct SettingsUpdate {
+    /// Display name.
+    pub name: OrgName,
+    /// Default language.
+    pub default_locale: Locale,
+    /// Default zone.
+    pub time_zone: TimeZone,
+    /// `#rrggbb`.
+    pub primary_color: String,
+    /// `#rrggbb`.
+    pub accent_color: String,
+    /// Kiosk check-out.
+    pub checkout_enabled: bool,
+    /// `day` or `window`.
+    pub pass_policy: String,
+    /// Minutes early with `window`.
+    pub pass_early_minutes: i64,
+    /// E-mail alerts.
+    pub notify_email: bool,
+    /// Slack alerts.
+    pub notify_slack: bool,
 }
 
 fn locale_col(s: Option<String>) -> Option<Locale> {
@@ -210,22 +253,69 @@ impl Store {
         rows.into_iter().map(to_tenant).collect()
     }
 
-    /// Branding and kiosk options.
+    /// Branding, language and policies.
     pub async fn tenant_settings(&self, tenant: TenantId) -> StoreResult<TenantSettings> {
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT primary_color, checkout_enabled, slack_webhook IS NOT NULL FROM tenants WHERE id = ?1",
+                "SELECT name, default_locale, time_zone, primary_color, accent_color, logo_png IS NOT NULL,
+                        checkout_enabled, slack_webhook IS NOT NULL, pass_policy, pass_early_minutes,
+                        notify_email, notify_slack
+                 FROM tenants WHERE id = ?1",
                 [tenant.get()],
                 |r| {
+                    let locale: String = r.get(1)?;
+                    let tz: String = r.get(2)?;
                     Ok(TenantSettings {
-                        primary_color: r.get(0)?,
-                        checkout_enabled: r.get(1)?,
-                        slack_configured: r.get(2)?,
+                        name: r.get(0)?,
+                        default_locale: Locale::parse(&locale).unwrap_or_default(),
+                        time_zone: TimeZone::parse(&tz).unwrap_or_default(),
+                        primary_color: r.get(3)?,
+                        accent_color: r.get(4)?,
+                        has_logo: r.get(5)?,
+                        checkout_enabled: r.get(6)?,
+                        slack_configured: r.get(7)?,
+                        pass_policy: r.get(8)?,
+                        pass_early_minutes: r.get(9)?,
+                        notify_email: r.get(10)?,
+                        notify_slack: r.get(11)?,
                     })
                 },
             )?)
         })
         .await
+    }
+
+    /// Saves a tenant's settings.
+    pub async fn update_tenant_settings(&self, tenant: TenantId, update: SettingsUpdate, ctx: AuditCtx) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE tenants SET name = ?1, default_locale = ?2, time_zone = ?3, primary_color = ?4, accent_color = ?5,
+                        checkout_enabled = ?6, pass_policy = ?7, pass_early_minutes = ?8, notify_email = ?9, notify_slack = ?10
+                 WHERE id = ?11",
+                params![update.name.as_str(), update.default_locale.as_str(), update.time_zone.name(), update.primary_color,
+                    update.accent_color, update.checkout_enabled, update.pass_policy, update.pass_early_minutes,
+                    update.notify_email, update.notify_slack, tenant.get()],
+            )?;
+            append(tx, &ctx, "settings.update", "tenant", Some(tenant.to_string()), Outcome::Ok, &json!({}))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sets or removes the tenant's logo (PNG bytes, already checked by the caller).
+    pub async fn set_logo(&self, tenant: TenantId, png: Option<Vec<u8>>, ctx: AuditCtx) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.execute("UPDATE tenants SET logo_png = ?1 WHERE id = ?2", params![png, tenant.get()])?;
+            append(tx, &ctx, "settings.logo", "tenant", Some(tenant.to_string()), Outcome::Ok, &json!({"present": png.is_some()}))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The tenant's logo, if any.
+    pub async fn logo(&self, tenant: TenantId) -> StoreResult<Option<Vec<u8>>> {
+        self.read(move |c| Ok(c.query_row("SELECT logo_png FROM tenants WHERE id = ?1", [tenant.get()], |r| r.get(0))?))
+            .await
     }
 
     /// Sets (or clears) the tenant's Slack incoming-webhook URL; stored sealed.

@@ -383,6 +383,7 @@ fn queue_arrival_alerts(
         appointment_id: Some(pass.appointment_id),
         visitor_id: Some(pass.visitor_id),
         visit_id: Some(visit_id),
+        user_id: None,
         secret_payload: None,
         at,
     };

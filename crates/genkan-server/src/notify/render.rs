@@ -20,7 +20,13 @@ macro_rules! templates {
     };
 }
 
-const TEMPLATES: &[(&str, &str)] = templates!("invitation", "cancellation", "host_arrival");
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "invitation",
+    "cancellation",
+    "host_arrival",
+    "user_invitation",
+    "password_reset"
+);
 
 /// A rendered e-mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
