@@ -45,13 +45,41 @@ pub fn min_length(role: Role) -> usize {
 
 /// Passwords long enough to pass the length rule that still appear in breach lists.
 const COMMON: &[&str] = &[
-    "password1234", "password12345", "password123456", "passwordpassword", "qwertyuiop123",
-    "qwertyuiopasdf", "qwertyuiopasdfgh", "1qaz2wsx3edc", "1qaz2wsx3edc4rfv", "zaq12wsxcde3",
-    "iloveyou1234", "welcome12345", "welcome123456", "letmein12345", "administrator",
-    "administrator1", "changeme1234", "trustno1trustno1", "football1234", "baseball1234",
-    "superman1234", "starwars1234", "princess1234", "sunshine1234", "p@ssw0rd1234",
-    "p@ssword1234", "passw0rd1234", "abc123abc123", "asdfghjkl123", "zxcvbnm12345",
-    "monkey123456", "dragon123456", "master123456", "shadow123456", "michael12345",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "qwertyuiop123",
+    "qwertyuiopasdf",
+    "qwertyuiopasdfgh",
+    "1qaz2wsx3edc",
+    "1qaz2wsx3edc4rfv",
+    "zaq12wsxcde3",
+    "iloveyou1234",
+    "welcome12345",
+    "welcome123456",
+    "letmein12345",
+    "administrator",
+    "administrator1",
+    "changeme1234",
+    "trustno1trustno1",
+    "football1234",
+    "baseball1234",
+    "superman1234",
+    "starwars1234",
+    "princess1234",
+    "sunshine1234",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "passw0rd1234",
+    "abc123abc123",
+    "asdfghjkl123",
+    "zxcvbnm12345",
+    "monkey123456",
+    "dragon123456",
+    "master123456",
+    "shadow123456",
+    "michael12345",
 ];
 
 fn is_sequence(s: &[char]) -> bool {
@@ -89,7 +117,8 @@ pub fn check(password: &str, role: Role, context: &[&str]) -> Result<(), Passwor
         || distinct <= 3
         || is_sequence(&chars)
         || keyboard.iter().any(|k| k.contains(lower.as_str()))
-        || (lower.starts_with("password") && lower[8..].chars().all(|c| c.is_ascii_digit() || c == '!'))
+        || (lower.starts_with("password")
+            && lower[8..].chars().all(|c| c.is_ascii_digit() || c == '!'))
     {
         return Err(PasswordProblem::Common);
     }
@@ -114,32 +143,71 @@ mod tests {
     #[test]
     fn length_depends_on_the_role() {
         assert_eq!(check("ab3$efgh9jkl", Role::Host, &[]), Ok(()));
-        assert_eq!(check("ab3$efgh9jk", Role::Host, &[]), Err(PasswordProblem::TooShort { min: 12 }));
-        assert_eq!(check("ab3$efgh9jklmn", Role::Admin, &[]), Err(PasswordProblem::TooShort { min: 15 }));
+        assert_eq!(
+            check("ab3$efgh9jk", Role::Host, &[]),
+            Err(PasswordProblem::TooShort { min: 12 })
+        );
+        assert_eq!(
+            check("ab3$efgh9jklmn", Role::Admin, &[]),
+            Err(PasswordProblem::TooShort { min: 15 })
+        );
         assert_eq!(check("ab3$efgh9jklmnp", Role::Admin, &[]), Ok(()));
-        assert_eq!(check(&"x1y2".repeat(33), Role::Host, &[]), Err(PasswordProblem::TooLong));
+        assert_eq!(
+            check(&"x1y2".repeat(33), Role::Host, &[]),
+            Err(PasswordProblem::TooLong)
+        );
     }
 
     #[test]
     fn unicode_counts_characters_not_bytes() {
         // 12 characters of Japanese text (36 bytes) are 12, not 36.
-        assert_eq!(check("あいうえおかきくけこさし", Role::Host, &[]), Err(PasswordProblem::Common));
+        assert_eq!(
+            check("あいうえおかきくけこさし", Role::Host, &[]),
+            Err(PasswordProblem::Common)
+        );
         assert_eq!(check("富士山の朝焼けが好きです", Role::Host, &[]), Ok(()));
-        assert!(matches!(check("富士山の朝焼け", Role::Host, &[]), Err(PasswordProblem::TooShort { .. })));
+        assert!(matches!(
+            check("富士山の朝焼け", Role::Host, &[]),
+            Err(PasswordProblem::TooShort { .. })
+        ));
     }
 
     #[test]
     fn common_and_patterned_passwords_are_refused() {
-        for pw in ["password1234", "Password12345", "111111111111", "abcdefghijklm", "qwertyuiopasdf", "123456789012", "aaaabbbbaaaa"] {
-            assert_eq!(check(pw, Role::Host, &[]), Err(PasswordProblem::Common), "{pw}");
+        for pw in [
+            "password1234",
+            "Password12345",
+            "111111111111",
+            "abcdefghijklm",
+            "qwertyuiopasdf",
+            "123456789012",
+            "aaaabbbbaaaa",
+        ] {
+            assert_eq!(
+                check(pw, Role::Host, &[]),
+                Err(PasswordProblem::Common),
+                "{pw}"
+            );
         }
     }
 
     #[test]
     fn context_words_are_refused() {
-        assert_eq!(check("AcmeCorp-rocks-2026", Role::Host, &["Acme Corp"]), Err(PasswordProblem::Context));
-        assert_eq!(check("hanako.sato!!2026", Role::Host, &["hanako.sato"]), Err(PasswordProblem::Context));
-        assert_eq!(check("my-genkan-login-1", Role::Host, &[]), Err(PasswordProblem::Context));
-        assert_eq!(check("blue-river-stone-77", Role::Host, &["Acme Corp", "sato"]), Ok(()));
+        assert_eq!(
+            check("AcmeCorp-rocks-2026", Role::Host, &["Acme Corp"]),
+            Err(PasswordProblem::Context)
+        );
+        assert_eq!(
+            check("hanako.sato!!2026", Role::Host, &["hanako.sato"]),
+            Err(PasswordProblem::Context)
+        );
+        assert_eq!(
+            check("my-genkan-login-1", Role::Host, &[]),
+            Err(PasswordProblem::Context)
+        );
+        assert_eq!(
+            check("blue-river-stone-77", Role::Host, &["Acme Corp", "sato"]),
+            Ok(())
+        );
     }
 }

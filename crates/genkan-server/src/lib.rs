@@ -21,6 +21,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 /// Runs the parsed command line.
 pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {

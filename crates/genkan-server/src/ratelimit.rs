@@ -69,6 +69,12 @@ pub struct Limits {
     pub ip_failures: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
+    /// Failed sign-ins per account: after the limit the account is locked for the window.
+    pub sign_in_account: Limiter,
+    /// Failed sign-ins per client address, across accounts.
+    pub sign_in_ip: Limiter,
+    /// Password-reset and invitation requests per client address.
+    pub mail_requests: Limiter,
 }
 
 impl Limits {
@@ -79,6 +85,9 @@ impl Limits {
             code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
+            sign_in_account: Limiter::new(Arc::clone(clock), 5, Duration::minutes(15)),
+            sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
+            mail_requests: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
         }
     }
 }

@@ -223,6 +223,20 @@ pub fn verify_chains(conn: &Connection) -> StoreResult<ChainReport> {
 }
 
 impl crate::Store {
+    /// Records an event that changes nothing else (sign-in attempts, refusals).
+    pub async fn record_audit(
+        &self,
+        ctx: AuditCtx,
+        action: &'static str,
+        target_kind: &'static str,
+        target_id: Option<String>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> StoreResult<()> {
+        self.write(move |tx| append(tx, &ctx, action, target_kind, target_id, outcome, &details))
+            .await
+    }
+
     /// Verifies the audit chains of the live database.
     pub async fn verify_audit(&self) -> StoreResult<ChainReport> {
         self.read(verify_chains).await

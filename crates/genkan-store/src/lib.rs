@@ -13,6 +13,8 @@
 
 pub mod appointments;
 pub mod audit;
+mod dashboard;
+pub use dashboard::{Expected, Today};
 mod conn;
 mod error;
 pub mod keys;

@@ -85,7 +85,11 @@ pub struct UserContext {
 
 impl Store {
     /// Facts for a mail to user `user`.
-    pub async fn user_context(&self, tenant: TenantId, user: genkan_core::id::UserId) -> StoreResult<UserContext> {
+    pub async fn user_context(
+        &self,
+        tenant: TenantId,
+        user: genkan_core::id::UserId,
+    ) -> StoreResult<UserContext> {
         self.read(move |c| {
             Ok(c.query_row(
                 "SELECT t.name, t.slug, t.primary_color, u.display_name FROM users u JOIN tenants t ON t.id = u.tenant_id

@@ -9,11 +9,11 @@ use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::Store;
 use crate::audit::{AuditCtx, append};
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::{new_credential, secret_hash};
 use crate::sql::{get_opt_ts, get_ts, ts};
-use crate::Store;
 
 /// How long sessions live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,12 @@ impl Store {
 
     /// The live session behind `cookie`, if it exists, is not revoked, the user is
     /// active, and neither limit has passed. Refreshes the idle timer (at most once a minute).
-    pub async fn session(&self, cookie: &str, now: DateTime<Utc>, limits: SessionLimits) -> StoreResult<Option<SessionInfo>> {
+    pub async fn session(
+        &self,
+        cookie: &str,
+        now: DateTime<Utc>,
+        limits: SessionLimits,
+    ) -> StoreResult<Option<SessionInfo>> {
         let hash = secret_hash(cookie);
         let found = self
             .read(move |c| {
@@ -159,7 +164,10 @@ impl Store {
     /// Marks the second factor done on a session.
     pub async fn complete_mfa(&self, id_hash: [u8; 32]) -> StoreResult<()> {
         self.write(move |tx| {
-            tx.execute("UPDATE sessions SET mfa_pending = 0 WHERE id_hash = ?1", [id_hash.as_slice()])?;
+            tx.execute(
+                "UPDATE sessions SET mfa_pending = 0 WHERE id_hash = ?1",
+                [id_hash.as_slice()],
+            )?;
             Ok(())
         })
         .await
@@ -184,7 +192,13 @@ impl Store {
     }
 
     /// Ends one session of `user` named by its listing handle.
-    pub async fn end_session_by_handle(&self, tenant: TenantId, user: UserId, handle: &str, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn end_session_by_handle(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        handle: &str,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         let handle = handle.to_owned();
         if handle.len() != 16 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound);
@@ -205,7 +219,12 @@ impl Store {
     }
 
     /// Ends every session of a user (sign-out everywhere, disable, password change).
-    pub async fn end_all_sessions(&self, tenant: TenantId, user: UserId, ctx: AuditCtx) -> StoreResult<usize> {
+    pub async fn end_all_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        ctx: AuditCtx,
+    ) -> StoreResult<usize> {
         self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE sessions SET revoked_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
@@ -218,7 +237,12 @@ impl Store {
     }
 
     /// A user's live sessions, newest first.
-    pub async fn sessions_of(&self, tenant: TenantId, user: UserId, now: DateTime<Utc>) -> StoreResult<Vec<SessionListing>> {
+    pub async fn sessions_of(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionListing>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT lower(hex(substr(id_hash, 1, 8))), created_at, last_seen_at, ip, user_agent

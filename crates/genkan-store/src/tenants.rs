@@ -286,7 +286,12 @@ impl Store {
     }
 
     /// Saves a tenant's settings.
-    pub async fn update_tenant_settings(&self, tenant: TenantId, update: SettingsUpdate, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn update_tenant_settings(
+        &self,
+        tenant: TenantId,
+        update: SettingsUpdate,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE tenants SET name = ?1, default_locale = ?2, time_zone = ?3, primary_color = ?4, accent_color = ?5,
@@ -303,10 +308,26 @@ impl Store {
     }
 
     /// Sets or removes the tenant's logo (PNG bytes, already checked by the caller).
-    pub async fn set_logo(&self, tenant: TenantId, png: Option<Vec<u8>>, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn set_logo(
+        &self,
+        tenant: TenantId,
+        png: Option<Vec<u8>>,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
-            tx.execute("UPDATE tenants SET logo_png = ?1 WHERE id = ?2", params![png, tenant.get()])?;
-            append(tx, &ctx, "settings.logo", "tenant", Some(tenant.to_string()), Outcome::Ok, &json!({"present": png.is_some()}))?;
+            tx.execute(
+                "UPDATE tenants SET logo_png = ?1 WHERE id = ?2",
+                params![png, tenant.get()],
+            )?;
+            append(
+                tx,
+                &ctx,
+                "settings.logo",
+                "tenant",
+                Some(tenant.to_string()),
+                Outcome::Ok,
+                &json!({"present": png.is_some()}),
+            )?;
             Ok(())
         })
         .await
@@ -314,8 +335,14 @@ impl Store {
 
     /// The tenant's logo, if any.
     pub async fn logo(&self, tenant: TenantId) -> StoreResult<Option<Vec<u8>>> {
-        self.read(move |c| Ok(c.query_row("SELECT logo_png FROM tenants WHERE id = ?1", [tenant.get()], |r| r.get(0))?))
-            .await
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT logo_png FROM tenants WHERE id = ?1",
+                [tenant.get()],
+                |r| r.get(0),
+            )?)
+        })
+        .await
     }
 
     /// Sets (or clears) the tenant's Slack incoming-webhook URL; stored sealed.

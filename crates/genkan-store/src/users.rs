@@ -6,18 +6,18 @@ use genkan_core::access::Role;
 use genkan_core::audit::Outcome;
 use genkan_core::id::{TenantId, UserId};
 use genkan_core::notification::{Channel, MessageKind};
-use genkan_core::text::{DisplayName, EmailAddress};
 use genkan_core::text::Locale;
+use genkan_core::text::{DisplayName, EmailAddress};
 use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::Store;
 use crate::audit::{AuditCtx, append};
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::{new_credential, secret_hash};
 use crate::outbox::{NewMessage, enqueue};
 use crate::sql::{get_ts, ts};
-use crate::Store;
 
 /// What a single-use link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,17 +73,31 @@ pub struct LinkSecret {
     pub inviter: Option<String>,
 }
 
-fn insert_link(
-    tx: &rusqlite::Connection,
-    keys: &crate::KeyRing,
+/// A link to create and mail.
+struct LinkMail<'a> {
     tenant: TenantId,
     user: UserId,
-    email: &str,
+    email: &'a str,
     locale: Locale,
     purpose: LinkPurpose,
     inviter: Option<String>,
     at: DateTime<Utc>,
+}
+
+fn insert_link(
+    tx: &rusqlite::Connection,
+    keys: &crate::KeyRing,
+    link: LinkMail<'_>,
 ) -> StoreResult<()> {
+    let LinkMail {
+        tenant,
+        user,
+        email,
+        locale,
+        purpose,
+        inviter,
+        at,
+    } = link;
     let secret = new_credential("");
     tx.execute(
         "UPDATE user_links SET used_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND purpose = ?4 AND used_at IS NULL",
@@ -92,25 +106,37 @@ fn insert_link(
     tx.execute(
         "INSERT INTO user_links (token_hash, tenant_id, user_id, purpose, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![secret_hash(&secret).as_slice(), tenant.get(), user.get(), purpose.as_str(), ts(at), ts(at + purpose.lifetime())],
+        params![
+            secret_hash(&secret).as_slice(),
+            tenant.get(),
+            user.get(),
+            purpose.as_str(),
+            ts(at),
+            ts(at + purpose.lifetime())
+        ],
     )?;
-    let payload = serde_json::to_vec(&LinkSecret { secret, inviter }).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    enqueue(tx, keys, &NewMessage {
-        tenant_id: Some(tenant),
-        kind: match purpose {
-            LinkPurpose::Invite => MessageKind::UserInvitation,
-            LinkPurpose::Reset => MessageKind::PasswordReset,
+    let payload = serde_json::to_vec(&LinkSecret { secret, inviter })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    enqueue(
+        tx,
+        keys,
+        &NewMessage {
+            tenant_id: Some(tenant),
+            kind: match purpose {
+                LinkPurpose::Invite => MessageKind::UserInvitation,
+                LinkPurpose::Reset => MessageKind::PasswordReset,
+            },
+            channel: Channel::Email,
+            recipient: email.to_owned(),
+            locale,
+            appointment_id: None,
+            visitor_id: None,
+            visit_id: None,
+            user_id: Some(user),
+            secret_payload: Some(payload),
+            at,
         },
-        channel: Channel::Email,
-        recipient: email.to_owned(),
-        locale,
-        appointment_id: None,
-        visitor_id: None,
-        visit_id: None,
-        user_id: Some(user),
-        secret_payload: Some(payload),
-        at,
-    })?;
+    )?;
     Ok(())
 }
 
@@ -128,16 +154,46 @@ impl Store {
     ) -> StoreResult<UserId> {
         let keys = self.keys().clone();
         self.write(move |tx| {
-            let locale: String = tx.query_row("SELECT default_locale FROM tenants WHERE id = ?1", [tenant.get()], |r| r.get(0))?;
+            let locale: String = tx.query_row(
+                "SELECT default_locale FROM tenants WHERE id = ?1",
+                [tenant.get()],
+                |r| r.get(0),
+            )?;
             tx.execute(
                 "INSERT INTO users (tenant_id, email, display_name, role, status, created_at)
                  VALUES (?1, ?2, ?3, ?4, 'invited', ?5)",
-                params![tenant.get(), email.as_str(), name.as_str(), role.as_str(), ts(ctx.at)],
+                params![
+                    tenant.get(),
+                    email.as_str(),
+                    name.as_str(),
+                    role.as_str(),
+                    ts(ctx.at)
+                ],
             )?;
             let user = UserId(tx.last_insert_rowid());
             let locale = Locale::parse(&locale).unwrap_or_default();
-            insert_link(tx, &keys, tenant, user, email.as_str(), locale, LinkPurpose::Invite, Some(inviter), ctx.at)?;
-            append(tx, &ctx, "user.invite", "user", Some(user.to_string()), Outcome::Ok, &json!({"role": role.as_str()}))?;
+            insert_link(
+                tx,
+                &keys,
+                LinkMail {
+                    tenant,
+                    user,
+                    email: email.as_str(),
+                    locale,
+                    purpose: LinkPurpose::Invite,
+                    inviter: Some(inviter),
+                    at: ctx.at,
+                },
+            )?;
+            append(
+                tx,
+                &ctx,
+                "user.invite",
+                "user",
+                Some(user.to_string()),
+                Outcome::Ok,
+                &json!({"role": role.as_str()}),
+            )?;
             tx.wake_outbox();
             Ok(user)
         })
@@ -145,7 +201,13 @@ impl Store {
     }
 
     /// Sends a new invitation link to a user who has not set a password yet.
-    pub async fn reinvite_user(&self, tenant: TenantId, user: UserId, inviter: String, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn reinvite_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        inviter: String,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         let keys = self.keys().clone();
         self.write(move |tx| {
             let row: Option<(String, Option<String>, String)> = tx
@@ -160,7 +222,7 @@ impl Store {
                 return Err(StoreError::NotFound);
             };
             let locale = Locale::parse(locale.as_deref().unwrap_or(&default)).unwrap_or_default();
-            insert_link(tx, &keys, tenant, user, &email, locale, LinkPurpose::Invite, Some(inviter), ctx.at)?;
+            insert_link(tx, &keys, LinkMail { tenant, user, email: &email, locale, purpose: LinkPurpose::Invite, inviter: Some(inviter), at: ctx.at })?;
             append(tx, &ctx, "user.reinvite", "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
             tx.wake_outbox();
             Ok(())
@@ -170,7 +232,12 @@ impl Store {
 
     /// Queues a password-reset mail if `email` is an active account of the tenant
     /// `slug`; does the same amount of work and answers the same either way.
-    pub async fn request_password_reset(&self, slug: String, email: EmailAddress, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn request_password_reset(
+        &self,
+        slug: String,
+        email: EmailAddress,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         let keys = self.keys().clone();
         self.write(move |tx| {
             let row: Option<(i64, i64, Option<String>, String)> = tx
@@ -185,7 +252,7 @@ impl Store {
                 Some((tenant, user, locale, default)) => {
                     let (tenant, user) = (TenantId(tenant), UserId(user));
                     let locale = Locale::parse(locale.as_deref().unwrap_or(&default)).unwrap_or_default();
-                    insert_link(tx, &keys, tenant, user, email.as_str(), locale, LinkPurpose::Reset, None, ctx.at)?;
+                    insert_link(tx, &keys, LinkMail { tenant, user, email: email.as_str(), locale, purpose: LinkPurpose::Reset, inviter: None, at: ctx.at })?;
                     let ctx = AuditCtx { tenant_id: Some(tenant), ..ctx };
                     append(tx, &ctx, "user.reset_requested", "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
                     tx.wake_outbox();
@@ -200,7 +267,12 @@ impl Store {
     }
 
     /// The user a link would act for, without using it (to show the form).
-    pub async fn peek_link(&self, secret: &str, purpose: LinkPurpose, now: DateTime<Utc>) -> StoreResult<Result<(TenantId, UserId), LinkRefusal>> {
+    pub async fn peek_link(
+        &self,
+        secret: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(TenantId, UserId), LinkRefusal>> {
         let hash = secret_hash(secret);
         let row = self
             .read(move |c| {
@@ -261,7 +333,14 @@ impl Store {
     }
 
     /// Replaces a password hash (rehash on sign-in, or a signed-in change).
-    pub async fn set_password_hash(&self, tenant: TenantId, user: UserId, hash: String, ctx: AuditCtx, audit: bool) -> StoreResult<()> {
+    pub async fn set_password_hash(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        hash: String,
+        ctx: AuditCtx,
+        audit: bool,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND tenant_id = ?3",
@@ -271,7 +350,15 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             if audit {
-                append(tx, &ctx, "user.password_change", "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
+                append(
+                    tx,
+                    &ctx,
+                    "user.password_change",
+                    "user",
+                    Some(user.to_string()),
+                    Outcome::Ok,
+                    &json!({}),
+                )?;
             }
             Ok(())
         })
@@ -279,7 +366,13 @@ impl Store {
     }
 
     /// Disables or re-enables a user; disabling ends all their sessions and tokens' use at once.
-    pub async fn set_user_enabled(&self, tenant: TenantId, user: UserId, enabled: bool, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn set_user_enabled(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        enabled: bool,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let current: Option<(String, Option<String>)> = tx
                 .query_row(
@@ -314,10 +407,21 @@ impl Store {
     }
 
     /// Changes a user's role and name.
-    pub async fn update_user(&self, tenant: TenantId, user: UserId, name: String, role: Role, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn update_user(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        name: String,
+        role: Role,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let old: Option<String> = tx
-                .query_row("SELECT role FROM users WHERE id = ?1 AND tenant_id = ?2", params![user.get(), tenant.get()], |r| r.get(0))
+                .query_row(
+                    "SELECT role FROM users WHERE id = ?1 AND tenant_id = ?2",
+                    params![user.get(), tenant.get()],
+                    |r| r.get(0),
+                )
                 .optional()?;
             let Some(old) = old else {
                 return Err(StoreError::NotFound);
@@ -326,42 +430,82 @@ impl Store {
                 "UPDATE users SET display_name = ?1, role = ?2 WHERE id = ?3 AND tenant_id = ?4",
                 params![name, role.as_str(), user.get(), tenant.get()],
             )?;
-            append(tx, &ctx, "user.update", "user", Some(user.to_string()), Outcome::Ok,
-                &json!({"role_from": old, "role_to": role.as_str()}))?;
+            append(
+                tx,
+                &ctx,
+                "user.update",
+                "user",
+                Some(user.to_string()),
+                Outcome::Ok,
+                &json!({"role_from": old, "role_to": role.as_str()}),
+            )?;
             Ok(())
         })
         .await
     }
 
     /// Sets a user's language preference.
-    pub async fn set_user_locale(&self, tenant: TenantId, user: UserId, locale: Option<Locale>, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn set_user_locale(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        locale: Option<Locale>,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE users SET locale = ?1 WHERE id = ?2 AND tenant_id = ?3",
                 params![locale.map(Locale::as_str), user.get(), tenant.get()],
             )?;
-            append(tx, &ctx, "user.locale", "user", Some(user.to_string()), Outcome::Ok, &json!({"locale": locale}))?;
+            append(
+                tx,
+                &ctx,
+                "user.locale",
+                "user",
+                Some(user.to_string()),
+                Outcome::Ok,
+                &json!({"locale": locale}),
+            )?;
             Ok(())
         })
         .await
     }
 
     /// Creates a group.
-    pub async fn create_group(&self, tenant: TenantId, name: String, ctx: AuditCtx) -> StoreResult<i64> {
+    pub async fn create_group(
+        &self,
+        tenant: TenantId,
+        name: String,
+        ctx: AuditCtx,
+    ) -> StoreResult<i64> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO groups (tenant_id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![tenant.get(), name, ts(ctx.at)],
             )?;
             let id = tx.last_insert_rowid();
-            append(tx, &ctx, "group.create", "group", Some(id.to_string()), Outcome::Ok, &json!({"name": name}))?;
+            append(
+                tx,
+                &ctx,
+                "group.create",
+                "group",
+                Some(id.to_string()),
+                Outcome::Ok,
+                &json!({"name": name}),
+            )?;
             Ok(id)
         })
         .await
     }
 
     /// Sets the members of a group (only users of the same tenant can be members).
-    pub async fn set_group_members(&self, tenant: TenantId, group: i64, members: Vec<UserId>, ctx: AuditCtx) -> StoreResult<()> {
+    pub async fn set_group_members(
+        &self,
+        tenant: TenantId,
+        group: i64,
+        members: Vec<UserId>,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
         self.write(move |tx| {
             let exists: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM groups WHERE id = ?1 AND tenant_id = ?2)",
@@ -371,7 +515,10 @@ impl Store {
             if !exists {
                 return Err(StoreError::NotFound);
             }
-            tx.execute("DELETE FROM group_members WHERE group_id = ?1 AND tenant_id = ?2", params![group, tenant.get()])?;
+            tx.execute(
+                "DELETE FROM group_members WHERE group_id = ?1 AND tenant_id = ?2",
+                params![group, tenant.get()],
+            )?;
             let mut added = 0;
             for m in &members {
                 added += tx.execute(
@@ -380,7 +527,15 @@ impl Store {
                     params![group, m.get(), tenant.get()],
                 )?;
             }
-            append(tx, &ctx, "group.members", "group", Some(group.to_string()), Outcome::Ok, &json!({"members": added}))?;
+            append(
+                tx,
+                &ctx,
+                "group.members",
+                "group",
+                Some(group.to_string()),
+                Outcome::Ok,
+                &json!({"members": added}),
+            )?;
             Ok(())
         })
         .await
@@ -391,9 +546,17 @@ impl Store {
         self.read(move |c| {
             let mut groups: Vec<Group> = c
                 .prepare_cached("SELECT id, name FROM groups WHERE tenant_id = ?1 ORDER BY name")?
-                .query_map([tenant.get()], |r| Ok(Group { id: r.get(0)?, name: r.get(1)?, members: Vec::new() }))?
+                .query_map([tenant.get()], |r| {
+                    Ok(Group {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        members: Vec::new(),
+                    })
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut stmt = c.prepare_cached("SELECT user_id FROM group_members WHERE group_id = ?1 AND tenant_id = ?2")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT user_id FROM group_members WHERE group_id = ?1 AND tenant_id = ?2",
+            )?;
             for g in &mut groups {
                 g.members = stmt
                     .query_map(params![g.id, tenant.get()], |r| Ok(UserId(r.get(0)?)))?

@@ -430,12 +430,13 @@ pub struct VisitView {
     pub time_zone: String,
 }
 
-const VISIT_COLS: &str = "vi.id, s.name, v.name, v.company, u.display_name, vi.method, vi.status,
+pub(crate) const VISIT_COLS: &str =
+    "vi.id, s.name, v.name, v.company, u.display_name, vi.method, vi.status,
     vi.checked_in_at, vi.checked_out_at, s.time_zone
     FROM visits vi JOIN sites s ON s.id = vi.site_id LEFT JOIN visitors v ON v.id = vi.visitor_id
     LEFT JOIN users u ON u.id = vi.host_id";
 
-fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitView> {
+pub(crate) fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitView> {
     Ok(VisitView {
         id: VisitId(r.get(0)?),
         site_name: r.get(1)?,

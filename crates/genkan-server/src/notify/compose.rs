@@ -241,17 +241,33 @@ impl Notifier {
         .await
     }
 
-    pub(super) async fn send_user_link(&self, tenant: TenantId, msg: Claimed) -> Result<String, SendError> {
-        let user = msg.user_id.ok_or_else(|| SendError::Permanent("link mail without user".to_owned()))?;
-        let ctx = self.store.user_context(tenant, user).await.map_err(|e| store_error(&e))?;
+    pub(super) async fn send_user_link(
+        &self,
+        tenant: TenantId,
+        msg: Claimed,
+    ) -> Result<String, SendError> {
+        let user = msg
+            .user_id
+            .ok_or_else(|| SendError::Permanent("link mail without user".to_owned()))?;
+        let ctx = self
+            .store
+            .user_context(tenant, user)
+            .await
+            .map_err(|e| store_error(&e))?;
         let secret: LinkSecret = msg
             .secret_payload
             .as_deref()
             .map(serde_json::from_slice)
             .transpose()
             .map_err(|_| SendError::Permanent("unreadable link payload".to_owned()))?
-            .ok_or_else(|| SendError::Permanent("the link secret is gone (send a new link)".to_owned()))?;
-        let path = if msg.kind == MessageKind::UserInvitation { "invite" } else { "password/reset" };
+            .ok_or_else(|| {
+                SendError::Permanent("the link secret is gone (send a new link)".to_owned())
+            })?;
+        let path = if msg.kind == MessageKind::UserInvitation {
+            "invite"
+        } else {
+            "password/reset"
+        };
         let base = self.config.server.public_url.trim_end_matches('/');
         let view = json!({
             "name": ctx.name,

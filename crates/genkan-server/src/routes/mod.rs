@@ -3,6 +3,7 @@
 pub mod api_v1;
 pub mod health;
 pub mod kiosk_v1;
+pub mod web;
 
 use std::time::Duration;
 
@@ -21,8 +22,10 @@ use crate::state::AppState;
 /// The OpenAPI document of the kiosk and admin APIs.
 pub const OPENAPI: &str = include_str!("../../../../assets/openapi.json");
 
-/// Largest accepted request body.
+/// Largest accepted API request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest accepted web form (CSV imports and logos have their own limits).
+pub const FORM_LIMIT: usize = 256 * 1024;
 
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
@@ -33,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .nest("/api/kiosk/v1", kiosk_v1::router())
         .nest("/api/v1", api_v1::router())
+        .merge(web::router())
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
         .layer(TimeoutLayer::with_status_code(
@@ -51,8 +55,18 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(ErrorCode::NotFound).with_message(format!("No such endpoint: {}", uri.path()))
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::new(ErrorCode::NotFound)
+            .with_message(format!("No such endpoint: {}", uri.path()))
+            .into_response()
+    } else {
+        crate::web::error::error_page(
+            StatusCode::NOT_FOUND,
+            "error.not_found",
+            "error.not_found_detail",
+        )
+    }
 }
 
 /// Headers every response carries.
@@ -79,6 +93,22 @@ async fn security_headers(request: axum::extract::Request, next: middleware::Nex
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else {
+        // No inline script or style anywhere: pages load /static files only.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
     }
     response
 }

@@ -1,0 +1,632 @@
+//! Signing in and out, forgotten passwords, and accepting invitations. Every form
+//! here is protected by a pre-session CSRF cookie (double submit) and an origin check;
+//! failures answer identically whether or not the account exists.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use genkan_core::audit::Outcome;
+use genkan_core::password;
+use genkan_core::text::{EmailAddress, Locale};
+use genkan_store::AuditCtx;
+use genkan_store::sessions::NewSession;
+use genkan_store::users::LinkPurpose;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::request::{ClientIp, current_id};
+use crate::state::AppState;
+use crate::web::error::{PageError, PageResult};
+use crate::web::form::FormErrors;
+use crate::web::i18n::Tr;
+use crate::web::session::{
+    ORG_COOKIE, WebForm, clear_cookie, constant_time_eq, cookie, is_secure, limits, locale_of,
+    same_origin, session_cookie,
+};
+
+/// Pre-session CSRF cookie of the sign-in and password forms.
+const PRE_COOKIE: &str = "genkan_pre";
+/// Cookie carrying a link secret from the mailed URL to the form (never kept in the address bar).
+const LINK_COOKIE: &str = "genkan_link";
+
+/// Routes of this screen.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/password/forgot", get(forgot_page).post(forgot))
+        .route("/password/reset/{secret}", get(take_reset_link))
+        .route("/password/reset", get(reset_page).post(reset))
+        .route("/invite/{secret}", get(take_invite_link))
+        .route("/invite", get(invite_page).post(accept_invite))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    lang: Option<String>,
+    notice: Option<String>,
+}
+
+fn page_locale(headers: &HeaderMap, q: &PageQuery) -> Tr {
+    Tr::new(locale_of(
+        q.lang.as_deref().or_else(|| cookie(headers, "genkan_lang")),
+        headers,
+        Locale::Ja,
+    ))
+}
+
+fn new_secret() -> String {
+    hex::encode(rand::random::<[u8; 24]>())
+}
+
+/// Adds the pre-session CSRF cookie (and the language choice) to a form page.
+fn with_pre_cookie(
+    mut response: Response,
+    state: &AppState,
+    value: &str,
+    lang: Option<&str>,
+) -> Response {
+    let secure = if is_secure(state) { "; Secure" } else { "" };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{PRE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    let lang_cookie = lang.and_then(|l| Locale::parse(l).ok()).and_then(|l| {
+        HeaderValue::from_str(&format!(
+            "genkan_lang={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
+            l.as_str()
+        ))
+        .ok()
+    });
+    if let Some(v) = lang_cookie {
+        h.append(header::SET_COOKIE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Checks a pre-session form: same origin and the double-submitted token.
+fn pre_csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
+    same_origin(headers)
+        && cookie(headers, PRE_COOKIE)
+            .is_some_and(|c| !c.is_empty() && constant_time_eq(c.as_bytes(), submitted.as_bytes()))
+}
+
+#[derive(Template)]
+#[template(path = "web/login_form.html")]
+struct LoginPage {
+    t: Tr,
+    heading: &'static str,
+    message: Option<String>,
+    problem: Option<String>,
+    csrf: String,
+    static_v: &'static str,
+    organisation: String,
+    email: String,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> PageResult<Response> {
+    let t = page_locale(&headers, &q);
+    let csrf = new_secret();
+    let message = q
+        .notice
+        .as_deref()
+        .filter(|n| ["signed_out", "password_set", "link_sent"].contains(n))
+        .map(|n| t.get(&format!("notice.{n}")).to_owned());
+    let page = LoginPage {
+        t,
+        heading: "login.title",
+        message,
+        problem: None,
+        csrf: csrf.clone(),
+        static_v: crate::web::assets::VERSION.as_str(),
+        organisation: cookie(&headers, ORG_COOKIE).unwrap_or_default().to_owned(),
+        email: String::new(),
+    };
+    Ok(with_pre_cookie(
+        Html(page.render()?).into_response(),
+        &state,
+        &csrf,
+        q.lang.as_deref(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn anonymous(state: &AppState, ip: ClientIp) -> AuditCtx {
+    AuditCtx {
+        tenant_id: None,
+        actor_kind: "anonymous",
+        actor_id: None,
+        ip: Some(ip.to_string()),
+        request_id: current_id(),
+        at: state.clock.now(),
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<LoginForm>,
+) -> PageResult<Response> {
+    if !pre_csrf_ok(&headers, &form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let t = page_locale(&headers, &PageQuery::default());
+    let organisation = form.organisation.trim().to_ascii_lowercase();
+    let again = |problem: String, status: StatusCode| -> PageResult<Response> {
+        let csrf = new_secret();
+        let page = LoginPage {
+            t,
+            heading: "login.title",
+            message: None,
+            problem: Some(problem),
+            csrf: csrf.clone(),
+            static_v: crate::web::assets::VERSION.as_str(),
+            organisation: organisation.clone(),
+            email: form.email.chars().take(254).collect(),
+        };
+        Ok(with_pre_cookie(
+            (status, Html(page.render()?)).into_response(),
+            &state,
+            &csrf,
+            None,
+        ))
+    };
+    let ip_key = ip.to_string();
+    if state.limits.sign_in_ip.blocked(&ip_key).is_some() {
+        return again(
+            t.get("login.too_many").to_owned(),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let account_key = format!("{organisation}\n{}", form.email.trim().to_lowercase());
+    let tenant = match genkan_core::tenant::parse_slug(&organisation) {
+        Some(slug) => state.store.tenant_by_slug(&slug).await?,
+        None => None,
+    };
+    let email = EmailAddress::parse(&form.email).ok();
+    let account = match (&tenant, &email) {
+        (Some(t), Some(e)) => state.store.user_credentials(t.id, e).await?,
+        _ => None,
+    };
+    let locked = state.limits.sign_in_account.blocked(&account_key).is_some();
+    // Always spend the same work: verify against the real hash, or a dummy one.
+    let passwords = state.passwords.clone();
+    let stored = account
+        .as_ref()
+        .and_then(|(u, h)| (u.status == "active").then(|| h.clone()).flatten());
+    let password = form.password.clone();
+    let (ok, rehash) = tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => passwords.verify(&hash, &password),
+        None => {
+            passwords.verify_dummy(&password);
+            (false, false)
+        }
+    })
+    .await
+    .map_err(PageError::internal)?;
+    let mut ctx = anonymous(&state, ip);
+    ctx.tenant_id = tenant.as_ref().map(|t| t.id);
+    let Some((user, _)) = account.filter(|_| ok && !locked) else {
+        state.limits.sign_in_ip.record(&ip_key);
+        state.limits.sign_in_account.record(&account_key);
+        let target = account_key
+            .split('\n')
+            .nth(1)
+            .map(genkan_core::text::mask_email);
+        state
+            .store
+            .record_audit(
+                ctx,
+                "auth.sign_in",
+                "account",
+                target,
+                Outcome::Denied,
+                json!({"locked": locked}),
+            )
+            .await?;
+        return again(t.get("login.failed").to_owned(), StatusCode::OK);
+    };
+    state.limits.sign_in_account.clear(&account_key);
+    let ctx = AuditCtx {
+        actor_kind: "user",
+        actor_id: Some(user.id.get()),
+        ..ctx
+    };
+    if rehash {
+        let passwords = state.passwords.clone();
+        let hash = tokio::task::spawn_blocking(move || passwords.hash(&form.password))
+            .await
+            .map_err(PageError::internal)?;
+        state
+            .store
+            .set_password_hash(user.tenant_id, user.id, hash, ctx.clone(), false)
+            .await?;
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let NewSession { cookie: value, .. } = state
+        .store
+        .create_session(
+            user.tenant_id,
+            user.id,
+            false,
+            limits(&state),
+            agent,
+            ctx.clone(),
+        )
+        .await?;
+    state
+        .store
+        .record_sign_in(user.tenant_id, user.id, ctx)
+        .await?;
+    let mut response = Redirect::to("/dashboard?notice=signed_in").into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, &value)) {
+        h.append(header::SET_COOKIE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{ORG_COOKIE}={organisation}; Path=/; SameSite=Lax; Max-Age=31536000"
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+    state
+        .store
+        .end_session(form.user.session.id_hash, form.user.ctx.clone())
+        .await?;
+    let mut response = Redirect::to("/login?notice=signed_out").into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear_cookie(&state)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "web/forgot.html")]
+struct ForgotPage {
+    t: Tr,
+    heading: &'static str,
+    message: Option<String>,
+    problem: Option<String>,
+    csrf: String,
+    static_v: &'static str,
+    organisation: String,
+    email: String,
+}
+
+async fn forgot_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> PageResult<Response> {
+    let t = page_locale(&headers, &q);
+    let csrf = new_secret();
+    let page = ForgotPage {
+        t,
+        heading: "forgot.title",
+        message: None,
+        problem: None,
+        csrf: csrf.clone(),
+        static_v: crate::web::assets::VERSION.as_str(),
+        organisation: cookie(&headers, ORG_COOKIE).unwrap_or_default().to_owned(),
+        email: String::new(),
+    };
+    Ok(with_pre_cookie(
+        Html(page.render()?).into_response(),
+        &state,
+        &csrf,
+        q.lang.as_deref(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn forgot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<ForgotForm>,
+) -> PageResult<Response> {
+    if !pre_csrf_ok(&headers, &form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let t = page_locale(&headers, &PageQuery::default());
+    let ip_key = ip.to_string();
+    let blocked = state.limits.mail_requests.blocked(&ip_key).is_some();
+    if !blocked {
+        state.limits.mail_requests.record(&ip_key);
+        if let (Some(slug), Ok(email)) = (
+            genkan_core::tenant::parse_slug(&form.organisation),
+            EmailAddress::parse(&form.email),
+        ) {
+            state
+                .store
+                .request_password_reset(slug, email, anonymous(&state, ip))
+                .await?;
+        }
+    }
+    // The same answer whether or not the account exists (and whether or not throttled).
+    let csrf = new_secret();
+    let page = ForgotPage {
+        t,
+        heading: "forgot.title",
+        message: Some(t.get("notice.link_sent").to_owned()),
+        problem: None,
+        csrf: csrf.clone(),
+        static_v: crate::web::assets::VERSION.as_str(),
+        organisation: String::new(),
+        email: String::new(),
+    };
+    Ok(with_pre_cookie(
+        Html(page.render()?).into_response(),
+        &state,
+        &csrf,
+        None,
+    ))
+}
+
+/// Moves a link secret from the URL into a short-lived cookie and redirects to the
+/// plain form address, so the secret leaves the address bar and browser history.
+fn take_link(state: &AppState, secret: &str, to: &'static str, max_age: i64) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    let secure = if is_secure(state) { "; Secure" } else { "" };
+    let clean: String = secret
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LINK_COOKIE}={clean}; Path={to}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn take_reset_link(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+    take_link(&state, &secret, "/password/reset", 1800)
+}
+
+async fn take_invite_link(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+    take_link(&state, &secret, "/invite", 72 * 3600)
+}
+
+#[derive(Template)]
+#[template(path = "web/set_password.html")]
+struct SetPasswordPage {
+    t: Tr,
+    heading: &'static str,
+    message: Option<String>,
+    problem: Option<String>,
+    csrf: String,
+    static_v: &'static str,
+    valid: bool,
+    action: &'static str,
+    rules: String,
+    min_length: usize,
+    errors: FormErrors,
+}
+
+struct LinkForm {
+    purpose: LinkPurpose,
+    action: &'static str,
+    heading: &'static str,
+}
+
+const RESET: LinkForm = LinkForm {
+    purpose: LinkPurpose::Reset,
+    action: "/password/reset",
+    heading: "password.reset_title",
+};
+const INVITE: LinkForm = LinkForm {
+    purpose: LinkPurpose::Invite,
+    action: "/invite",
+    heading: "password.invite_title",
+};
+
+async fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &PageQuery,
+    which: &LinkForm,
+) -> PageResult<Response> {
+    let t = page_locale(headers, q);
+    let secret = cookie(headers, LINK_COOKIE).unwrap_or_default().to_owned();
+    let target = state
+        .store
+        .peek_link(&secret, which.purpose, state.clock.now())
+        .await?;
+    let min_length = match target {
+        Ok((tenant, user)) => password::min_length(state.store.user(tenant, user).await?.role),
+        Err(_) => 12,
+    };
+    let csrf = new_secret();
+    let page = SetPasswordPage {
+        t,
+        heading: which.heading,
+        message: None,
+        problem: target
+            .is_err()
+            .then(|| t.get("password.link_invalid").to_owned()),
+        csrf: csrf.clone(),
+        static_v: crate::web::assets::VERSION.as_str(),
+        valid: target.is_ok(),
+        action: which.action,
+        rules: t.fill("password.rules", &[("min", &min_length.to_string())]),
+        min_length,
+        errors: FormErrors::none(),
+    };
+    Ok(with_pre_cookie(
+        Html(page.render()?).into_response(),
+        state,
+        &csrf,
+        q.lang.as_deref(),
+    ))
+}
+
+async fn reset_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> PageResult<Response> {
+    link_page(&state, &headers, &q, &RESET).await
+}
+
+async fn invite_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> PageResult<Response> {
+    link_page(&state, &headers, &q, &INVITE).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+async fn use_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: ClientIp,
+    form: PasswordForm,
+    which: &LinkForm,
+) -> PageResult<Response> {
+    if !pre_csrf_ok(headers, &form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let t = page_locale(headers, &PageQuery::default());
+    let secret = cookie(headers, LINK_COOKIE).unwrap_or_default().to_owned();
+    let now = state.clock.now();
+    let Ok((tenant, user_id)) = state.store.peek_link(&secret, which.purpose, now).await? else {
+        return link_page(state, headers, &PageQuery::default(), which).await;
+    };
+    let user = state.store.user(tenant, user_id).await?;
+    let settings = state.store.tenant_settings(tenant).await?;
+    let local_part = user.email.split('@').next().unwrap_or_default().to_owned();
+    let mut errors = FormErrors::none();
+    if let Err(problem) = password::check(
+        &form.password,
+        user.role,
+        &[&settings.name, &local_part, &user.display_name],
+    ) {
+        let min = password::min_length(user.role).to_string();
+        errors.add(
+            &t,
+            "password",
+            problem.code(),
+            &t.fill(&format!("form.{}", problem.code()), &[("min", &min)]),
+        );
+    } else if form.password != form.repeat {
+        errors.add(
+            &t,
+            "repeat",
+            "password_mismatch",
+            "the passwords do not match",
+        );
+    }
+    if !errors.is_empty() {
+        let csrf = new_secret();
+        let min_length = password::min_length(user.role);
+        let page = SetPasswordPage {
+            t,
+            heading: which.heading,
+            message: None,
+            problem: None,
+            csrf: csrf.clone(),
+            static_v: crate::web::assets::VERSION.as_str(),
+            valid: true,
+            action: which.action,
+            rules: t.fill("password.rules", &[("min", &min_length.to_string())]),
+            min_length,
+            errors,
+        };
+        return Ok(with_pre_cookie(
+            (StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response(),
+            state,
+            &csrf,
+            None,
+        ));
+    }
+    let passwords = state.passwords.clone();
+    let hash = tokio::task::spawn_blocking(move || passwords.hash(&form.password))
+        .await
+        .map_err(PageError::internal)?;
+    match state
+        .store
+        .use_link(&secret, which.purpose, hash, anonymous(state, ip))
+        .await?
+    {
+        Ok(_) => {
+            let mut response = Redirect::to("/login?notice=password_set").into_response();
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("{LINK_COOKIE}=; Path={}; Max-Age=0", which.action))
+            {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            Ok(response)
+        }
+        Err(_) => link_page(state, headers, &PageQuery::default(), which).await,
+    }
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<PasswordForm>,
+) -> PageResult<Response> {
+    use_link(&state, &headers, ip, form, &RESET).await
+}
+
+async fn accept_invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<PasswordForm>,
+) -> PageResult<Response> {
+    use_link(&state, &headers, ip, form, &INVITE).await
+}

@@ -1,0 +1,65 @@
+//! The web app's screens, one module each; `router()` merges them.
+
+pub mod auth;
+pub mod dashboard;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::notify::render::safe_color;
+use crate::state::AppState;
+use crate::web::error::PageResult;
+use crate::web::session::WebUser;
+
+/// Routes of the web app.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/static/{name}", get(crate::web::assets::serve))
+        .route("/brand.css", get(brand_css))
+        .route("/logo.png", get(logo))
+        .merge(auth::router())
+        .merge(dashboard::router())
+}
+
+/// The tenant's colours as CSS variables (validated hex only, so nothing can be injected).
+async fn brand_css(State(state): State<AppState>, user: Option<WebUser>) -> PageResult<Response> {
+    let (primary, accent) = match user {
+        Some(u) => {
+            let s = state.store.tenant_settings(u.session.tenant_id).await?;
+            (safe_color(&s.primary_color), safe_color(&s.accent_color))
+        }
+        None => (safe_color(""), safe_color("")),
+    };
+    let css = format!(":root{{--brand:{primary};--accent:{accent};}}\n");
+    let mut r = css.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(r)
+}
+
+/// The tenant's logo.
+async fn logo(State(state): State<AppState>, user: WebUser) -> PageResult<Response> {
+    match state.store.logo(user.session.tenant_id).await? {
+        Some(png) => {
+            let mut r = png.into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=300"),
+            );
+            Ok(r)
+        }
+        None => Ok(StatusCode::NOT_FOUND.into_response()),
+    }
+}

@@ -1,0 +1,54 @@
+//! Form problems shown next to their fields, in the user's language.
+
+use std::collections::HashMap;
+
+use genkan_core::appointment::FieldError;
+
+use super::i18n::Tr;
+
+/// Problems of a submitted form, by field name.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors {
+    by_field: HashMap<String, String>,
+}
+
+impl FormErrors {
+    /// No problems.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds a problem (translated with `form.<code>`, falling back to `message`).
+    pub fn add(&mut self, t: &Tr, field: &str, code: &str, message: &str) {
+        let key = format!("form.{code}");
+        let text = t.get(&key);
+        let shown = if text == key {
+            message.to_owned()
+        } else {
+            text.to_owned()
+        };
+        self.by_field.entry(field.to_owned()).or_insert(shown);
+    }
+
+    /// Adds domain validation errors.
+    pub fn extend(&mut self, t: &Tr, errors: &[FieldError]) {
+        for e in errors {
+            self.add(t, &e.field, e.code, &e.message);
+        }
+    }
+
+    /// The problem of `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.by_field.get(field).map(String::as_str)
+    }
+
+    /// Whether there is any problem.
+    pub fn is_empty(&self) -> bool {
+        self.by_field.is_empty()
+    }
+
+    /// Whether `field` has a problem (for `aria-invalid`).
+    pub fn has(&self, field: &str) -> bool {
+        self.by_field.contains_key(field)
+    }
+}
