@@ -78,9 +78,11 @@ async fn bad_kiosk_requests_get_typed_errors_and_change_nothing() {
             json!({"request_id": "req-00000004", "code": "1234"}),
             "malformed",
         ),
+        // Unknown fields are ignored (forward compatibility), never applied: the tenant
+        // is still this kiosk's, so the code is unknown here.
         (
             json!({"request_id": "req-00000005", "code": "12345678", "tenant_id": 2}),
-            "malformed",
+            "pass_unknown",
         ),
         (
             json!({"request_id": "req-00000006", "code": "00000000"}),

@@ -1,0 +1,259 @@
+//! The command line: `run` (the default), `pair`, `decode`, `checkin`, `checkout`, `render`.
+//! Subcommands and their JSON output are kept stable for scripts and tests.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::controller::{Locale, Problem};
+
+/// The Genkan reception kiosk.
+#[derive(Debug, Parser)]
+#[command(
+    name = "genkan-kiosk",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; without a subcommand the kiosk runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run`, also accepted without the subcommand.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the kiosk window (the default).
+    Run(RunArgs),
+    /// Pairs this kiosk with a server without the UI; prints the answer as JSON
+    /// (without the credential, which is stored in the config directory).
+    Pair(PairArgs),
+    /// Decodes QR codes in image files: one JSON line per file,
+    /// `{"file": …, "text": <string or null>, "ms": <decode time>}`.
+    Decode(DecodeArgs),
+    /// Checks a visitor in with a pass image or code; prints the server's answer as
+    /// JSON. Exit status 0 on success, 2 when refused, 1 on other errors.
+    Checkin(PresentArgs),
+    /// Checks a visitor out, like `checkin`.
+    Checkout(PresentArgs),
+    /// Renders one screen with sample data to a PNG file, without a display.
+    Render(RenderArgs),
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Server URL (overrides the stored one; needed to pair).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Show the images of this folder in turn instead of camera frames (demo mode).
+    #[arg(long, value_name = "DIR", conflicts_with = "camera")]
+    pub images: Option<PathBuf>,
+    /// Seconds each image of `--images` stays in front of the "camera".
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub seconds_per_image: f32,
+    /// Camera number (0 = /dev/video0). Needs a build with the `camera` feature.
+    #[arg(long, value_name = "N")]
+    pub camera: Option<u32>,
+    /// Fill the screen.
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// Where the device credential is kept (default: $XDG_CONFIG_HOME/genkan-kiosk).
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// The kiosk's resting language (default: the company's, from the server).
+    #[arg(long, value_enum)]
+    pub locale: Option<LocaleArg>,
+    /// Pair at start with this code (with `--server`) instead of asking on screen.
+    #[arg(long, value_name = "CODE", requires = "server")]
+    pub pairing_code: Option<String>,
+}
+
+/// Options of `pair`.
+#[derive(Debug, Clone, Args)]
+pub struct PairArgs {
+    /// Server URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// The one-time pairing code from the admin screen.
+    #[arg(long, value_name = "CODE")]
+    pub code: String,
+    /// Where to store the credential (default: $XDG_CONFIG_HOME/genkan-kiosk).
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// Options of `decode`.
+#[derive(Debug, Clone, Args)]
+pub struct DecodeArgs {
+    /// Image files (PNG, JPEG, WebP).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Options of `checkin` and `checkout`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("pass").required(true).args(["image", "code"])))]
+pub struct PresentArgs {
+    /// Server URL (default: the one stored at pairing).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// An image with the pass's QR code.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// The 8-digit fallback code.
+    #[arg(long, value_name = "DIGITS")]
+    pub code: Option<String>,
+    /// Where the credential is stored.
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Reuse a request id to retry a request safely (default: a new random one).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+}
+
+/// Options of `render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// Which screen.
+    #[arg(long, value_enum)]
+    pub screen: ScreenArg,
+    /// The PNG file to write.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// The language shown.
+    #[arg(long, value_enum, default_value_t = LocaleArg::Ja)]
+    pub locale: LocaleArg,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1280)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+    /// For `--screen error`: which problem.
+    #[arg(long, value_enum, default_value_t = ProblemArg::Unknown)]
+    pub problem: ProblemArg,
+}
+
+/// A language on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LocaleArg {
+    /// Japanese.
+    Ja,
+    /// English.
+    En,
+}
+
+impl From<LocaleArg> for Locale {
+    fn from(l: LocaleArg) -> Self {
+        match l {
+            LocaleArg::Ja => Self::Ja,
+            LocaleArg::En => Self::En,
+        }
+    }
+}
+
+/// A screen for `render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScreenArg {
+    /// The scan screen with a camera preview.
+    Scan,
+    /// Waiting for the server.
+    Verifying,
+    /// After a check-in.
+    Welcome,
+    /// After a check-out.
+    CheckedOut,
+    /// An error (see `--problem`).
+    Error,
+    /// The code pad.
+    CodeEntry,
+    /// First start.
+    Pairing,
+}
+
+/// A problem for `render --screen error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProblemArg {
+    /// Pass for another day.
+    NotToday,
+    /// Pass expired.
+    Expired,
+    /// Visit cancelled.
+    Cancelled,
+    /// Pass for another site.
+    OtherSite,
+    /// Already checked in.
+    AlreadyInside,
+    /// Not checked in (check-out).
+    NotInside,
+    /// Unknown pass.
+    Unknown,
+    /// Kiosk revoked.
+    KioskRevoked,
+    /// Rate limited.
+    TooManyAttempts,
+    /// Server unreachable.
+    Unreachable,
+    /// Server error.
+    ServerError,
+}
+
+impl From<ProblemArg> for Problem {
+    fn from(p: ProblemArg) -> Self {
+        match p {
+            ProblemArg::NotToday => Self::NotToday,
+            ProblemArg::Expired => Self::Expired,
+            ProblemArg::Cancelled => Self::Cancelled,
+            ProblemArg::OtherSite => Self::OtherSite,
+            ProblemArg::AlreadyInside => Self::AlreadyInside,
+            ProblemArg::NotInside => Self::NotInside,
+            ProblemArg::Unknown => Self::Unknown,
+            ProblemArg::KioskRevoked => Self::KioskRevoked,
+            ProblemArg::TooManyAttempts => Self::TooManyAttempts,
+            ProblemArg::Unreachable => Self::Unreachable,
+            ProblemArg::ServerError => Self::ServerError,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn running_is_the_default_and_takes_the_run_options() {
+        let cli = Cli::parse_from(["genkan-kiosk", "--images", "demo", "--locale", "en"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.locale, Some(LocaleArg::En));
+        let cli = Cli::parse_from(["genkan-kiosk", "run", "--fullscreen"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Run(RunArgs {
+                fullscreen: true,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn checkin_needs_exactly_one_of_image_and_code() {
+        assert!(Cli::try_parse_from(["genkan-kiosk", "checkin"]).is_err());
+        assert!(
+            Cli::try_parse_from(["genkan-kiosk", "checkin", "--image", "a.png", "--code", "1"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["genkan-kiosk", "checkout", "--code", "12345678"]).is_ok());
+    }
+}
