@@ -79,3 +79,10 @@
 for (const b of document.querySelectorAll("[data-print]")) {
   b.addEventListener("click", function () { window.print(); });
 }
+
+// Ask before destructive actions (forms with data-confirm).
+for (const f of document.querySelectorAll("form[data-confirm]")) {
+  f.addEventListener("submit", function (event) {
+    if (!window.confirm(f.getAttribute("data-confirm"))) event.preventDefault();
+  });
+}

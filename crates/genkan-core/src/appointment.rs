@@ -285,21 +285,53 @@ impl AppointmentInput {
     }
 }
 
-impl NewAppointment {
-    /// When the passes of this appointment admit their visitors: by default the
-    /// local day(s) of the visit in the site's zone, or the period pass's dates.
-    pub fn pass_validity(&self, zone: TimeZone) -> Validity {
-        pass_validity(zone, self.starts_at, self.ends_at, self.period)
+/// How long a tenant's passes admit their visitors (a period pass overrides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PassPolicy {
+    /// The visit's whole local day(s) in the site's zone.
+    #[default]
+    Day,
+    /// The visit's time window, opening `early_minutes` before the start.
+    Window {
+        /// Minutes before the start the pass already works.
+        early_minutes: i64,
+    },
+}
+
+impl PassPolicy {
+    /// From the stored setting (`day` / `window`).
+    pub fn from_setting(policy: &str, early_minutes: i64) -> Self {
+        match policy {
+            "window" => Self::Window {
+                early_minutes: early_minutes.clamp(0, 240),
+            },
+            _ => Self::Day,
+        }
     }
 }
 
-/// The validity of passes for a visit from `starts_at` to `ends_at` at a site in `zone`.
+impl NewAppointment {
+    /// When the passes of this appointment admit their visitors under `policy`.
+    pub fn pass_validity(&self, zone: TimeZone, policy: PassPolicy) -> Validity {
+        pass_validity(zone, policy, self.starts_at, self.ends_at, self.period)
+    }
+}
+
+/// The validity of passes for a visit from `starts_at` to `ends_at` at a site in
+/// `zone`: a period pass covers its dates; otherwise the policy decides.
 pub fn pass_validity(
     zone: TimeZone,
+    policy: PassPolicy,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     period: Option<(NaiveDate, NaiveDate)>,
 ) -> Validity {
+    if let (None, PassPolicy::Window { early_minutes }) = (period, policy) {
+        return Validity {
+            from: starts_at - Duration::minutes(early_minutes),
+            until: ends_at,
+        };
+    }
     let (first, last) = period.unwrap_or_else(|| {
         // A visit that ends exactly at midnight does not need the next day.
         let last_instant = ends_at - Duration::seconds(1);
@@ -364,7 +396,7 @@ mod tests {
     #[test]
     fn default_validity_is_the_local_day_in_the_sites_zone() {
         let a = input().validate(Locale::Ja).unwrap();
-        let v = a.pass_validity(TimeZone::default());
+        let v = a.pass_validity(TimeZone::default(), PassPolicy::Day);
         assert_eq!(v.from.to_rfc3339(), "2026-11-22T15:00:00+00:00");
         assert_eq!(v.until.to_rfc3339(), "2026-11-23T15:00:00+00:00");
     }
@@ -377,10 +409,19 @@ mod tests {
         let v = i
             .validate(Locale::Ja)
             .unwrap()
-            .pass_validity(TimeZone::default());
+            .pass_validity(TimeZone::default(), PassPolicy::Day);
         assert_eq!(v.until - v.from, Duration::days(5));
         i.valid_until_date = NaiveDate::from_ymd_opt(2026, 11, 1);
         assert!(i.validate(Locale::Ja).is_err());
+    }
+
+    #[test]
+    fn the_window_policy_opens_early_and_closes_at_the_end() {
+        let a = input().validate(Locale::Ja).unwrap();
+        let v = a.pass_validity(TimeZone::default(), PassPolicy::from_setting("window", 15));
+        assert_eq!(v.from, a.starts_at - Duration::minutes(15));
+        assert_eq!(v.until, a.ends_at);
+        assert_eq!(PassPolicy::from_setting("day", 15), PassPolicy::Day);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`appointment`]: appointments with one or more visitors.
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
 //! - [`password`]: the password policy.
+//! - [`search`]: search tokens for names and companies.
 //! - [`visit`]: the check-in / check-out rules and their typed refusals.
 //! - [`notification`]: what must be told to whom (not how it is delivered).
 //! - [`audit`]: audit events and their hash chain.
@@ -22,6 +23,7 @@ pub mod id;
 pub mod notification;
 pub mod pass;
 pub mod password;
+pub mod search;
 pub mod tenant;
 pub mod text;
 pub mod visit;

@@ -52,6 +52,8 @@ pub enum MessageKind {
     Invitation,
     /// The appointment was cancelled.
     Cancellation,
+    /// The appointment's time, place or host changed; the pass stays valid.
+    AppointmentUpdate,
     /// The host's visitor arrived.
     HostArrival,
     /// A new staff member is invited to set a password.
@@ -66,6 +68,7 @@ impl MessageKind {
         match self {
             Self::Invitation => "invitation",
             Self::Cancellation => "cancellation",
+            Self::AppointmentUpdate => "appointment_update",
             Self::HostArrival => "host_arrival",
             Self::UserInvitation => "user_invitation",
             Self::PasswordReset => "password_reset",
@@ -77,6 +80,7 @@ impl MessageKind {
         [
             Self::Invitation,
             Self::Cancellation,
+            Self::AppointmentUpdate,
             Self::HostArrival,
             Self::UserInvitation,
             Self::PasswordReset,

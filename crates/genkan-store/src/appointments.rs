@@ -1,13 +1,13 @@
 //! Appointments, their visitors and passes: created together, with the invitation
 //! messages queued in the same transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use genkan_core::access::Visibility;
-use genkan_core::appointment::NewAppointment;
+use genkan_core::appointment::{NewAppointment, PassPolicy, Visitor};
 use genkan_core::audit::Outcome;
 use genkan_core::id::{AppointmentId, PassId, SiteId, TenantId, UserId, VisitorId};
 use genkan_core::notification::{Channel, MessageKind};
-use genkan_core::pass::{FallbackCode, PassToken};
+use genkan_core::pass::{FallbackCode, PassToken, Validity};
 use genkan_core::text::Locale;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use serde::{Deserialize, Serialize};
@@ -104,6 +104,8 @@ pub struct AppointmentView {
     pub valid_from: DateTime<Utc>,
     /// Passes valid until.
     pub valid_until: DateTime<Utc>,
+    /// Period pass dates (local), if this is a period pass.
+    pub period: Option<(NaiveDate, NaiveDate)>,
     /// `scheduled` or `cancelled`.
     pub status: String,
     /// Visitors.
@@ -136,7 +138,7 @@ pub(crate) fn load(
     let mut appt = conn
         .prepare_cached(
             "SELECT a.id, a.site_id, s.name, a.host_id, u.display_name, a.title, a.starts_at, a.ends_at,
-                    a.valid_from, a.valid_until, a.status, s.time_zone
+                    a.valid_from, a.valid_until, a.status, s.time_zone, a.period_from, a.period_until
              FROM appointments a JOIN sites s ON s.id = a.site_id JOIN users u ON u.id = a.host_id
              WHERE a.id = ?1 AND a.tenant_id = ?2 AND (?3 IS NULL OR a.host_id = ?3)",
         )?
@@ -153,6 +155,10 @@ pub(crate) fn load(
                 ends_at: get_ts(r, 7)?,
                 valid_from: get_ts(r, 8)?,
                 valid_until: get_ts(r, 9)?,
+                period: match (r.get::<_, Option<String>>(12)?, r.get::<_, Option<String>>(13)?) {
+                    (Some(a), Some(b)) => a.parse().ok().zip(b.parse().ok()),
+                    _ => None,
+                },
                 status: r.get(10)?,
                 visitors: Vec::new(),
             })
@@ -234,6 +240,133 @@ pub(crate) fn issue_pass(
     })
 }
 
+/// The tenant's pass validity policy.
+pub(crate) fn policy_of(conn: &Connection, tenant: TenantId) -> StoreResult<PassPolicy> {
+    Ok(conn
+        .prepare_cached("SELECT pass_policy, pass_early_minutes FROM tenants WHERE id = ?1")?
+        .query_row([tenant.get()], |r| {
+            Ok(PassPolicy::from_setting(&r.get::<_, String>(0)?, r.get(1)?))
+        })?)
+}
+
+/// Keeps the search index of a visitor in step with their name and company.
+pub(crate) fn index_visitor(
+    conn: &Connection,
+    visitor: VisitorId,
+    name: &str,
+    company: Option<&str>,
+) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM visitor_search WHERE rowid = ?1")?
+        .execute([visitor.get()])?;
+    conn.prepare_cached(
+        "INSERT INTO visitor_search (rowid, name_tokens, company_tokens) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![
+        visitor.get(),
+        genkan_core::search::tokens(name),
+        genkan_core::search::tokens(company.unwrap_or_default())
+    ])?;
+    Ok(())
+}
+
+/// Queues the invitation mail carrying a freshly issued pass.
+pub(crate) fn queue_invitation(
+    conn: &Connection,
+    keys: &crate::KeyRing,
+    tenant: TenantId,
+    appointment: AppointmentId,
+    pass: &IssuedPass,
+    email: &str,
+    locale: Locale,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let secrets = PassSecrets {
+        token: pass.token.encode(),
+        code: pass.code.as_str().to_owned(),
+    };
+    enqueue(
+        conn,
+        keys,
+        &NewMessage {
+            tenant_id: Some(tenant),
+            kind: MessageKind::Invitation,
+            channel: Channel::Email,
+            recipient: email.to_owned(),
+            locale,
+            appointment_id: Some(appointment),
+            visitor_id: Some(pass.visitor_id),
+            visit_id: None,
+            user_id: None,
+            secret_payload: Some(
+                serde_json::to_vec(&secrets).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            at,
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds one visitor to an appointment: the row, its search tokens, a pass, and the
+/// invitation when the visitor has an e-mail address.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per use case, all values distinct"
+)]
+pub(crate) fn add_visitor_row(
+    conn: &Connection,
+    keys: &crate::KeyRing,
+    tenant: TenantId,
+    appointment: AppointmentId,
+    site: SiteId,
+    validity: Validity,
+    visitor: &Visitor,
+    now: DateTime<Utc>,
+) -> StoreResult<IssuedPass> {
+    conn.prepare_cached(
+        "INSERT INTO visitors (tenant_id, appointment_id, name, company, email, phone, locale, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        tenant.get(),
+        appointment.get(),
+        visitor.name.as_str(),
+        visitor.company.as_ref().map(|c| c.as_str()),
+        visitor.email.as_ref().map(|e| e.as_str()),
+        visitor.phone.as_ref().map(|p| p.as_str()),
+        visitor.locale.as_str(),
+        ts(now),
+    ])?;
+    let visitor_id = VisitorId(conn.last_insert_rowid());
+    index_visitor(
+        conn,
+        visitor_id,
+        visitor.name.as_str(),
+        visitor.company.as_ref().map(|c| c.as_str()),
+    )?;
+    let issued = issue_pass(
+        conn,
+        &keys.code_key(),
+        tenant,
+        visitor_id,
+        site,
+        (validity.from, validity.until),
+        now,
+    )?;
+    if let Some(email) = &visitor.email {
+        queue_invitation(
+            conn,
+            keys,
+            tenant,
+            appointment,
+            &issued,
+            email.as_str(),
+            visitor.locale,
+            now,
+        )?;
+    }
+    Ok(issued)
+}
+
 impl Store {
     /// Creates an appointment with its visitors and passes, and queues one invitation
     /// per visitor with an e-mail address, all in one transaction.
@@ -256,12 +389,12 @@ impl Store {
             if !host_ok {
                 return Ok(Err(AppointmentRefusal::UnknownHost));
             }
-            let validity = new.pass_validity(site.time_zone);
+            let validity = new.pass_validity(site.time_zone, policy_of(tx, tenant)?);
             let now = ctx.at;
             tx.prepare_cached(
                 "INSERT INTO appointments (tenant_id, site_id, host_id, title, starts_at, ends_at,
-                    valid_from, valid_until, created_by, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                    valid_from, valid_until, created_by, created_at, updated_at, period_from, period_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)",
             )?
             .execute(params![
                 tenant.get(),
@@ -274,48 +407,15 @@ impl Store {
                 ts(validity.until),
                 ctx.actor_id.filter(|_| ctx.actor_kind == "user"),
                 ts(now),
+                new.period.map(|p| p.0.to_string()),
+                new.period.map(|p| p.1.to_string()),
             ])?;
             let appointment_id = AppointmentId(tx.last_insert_rowid());
-            let code_key = keys.code_key();
             let mut passes = Vec::with_capacity(new.visitors.len());
             for visitor in &new.visitors {
-                tx.prepare_cached(
-                    "INSERT INTO visitors (tenant_id, appointment_id, name, company, email, phone, locale, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![
-                    tenant.get(),
-                    appointment_id.get(),
-                    visitor.name.as_str(),
-                    visitor.company.as_ref().map(|c| c.as_str()),
-                    visitor.email.as_ref().map(|e| e.as_str()),
-                    visitor.phone.as_ref().map(|p| p.as_str()),
-                    visitor.locale.as_str(),
-                    ts(now),
-                ])?;
-                let visitor_id = VisitorId(tx.last_insert_rowid());
-                let issued = issue_pass(tx, &code_key, tenant, visitor_id, site.id, (validity.from, validity.until), now)?;
-                if let Some(email) = &visitor.email {
-                    let secrets = PassSecrets {
-                        token: issued.token.encode(),
-                        code: issued.code.as_str().to_owned(),
-                    };
-                    enqueue(tx, &keys, &NewMessage {
-                        tenant_id: Some(tenant),
-                        kind: MessageKind::Invitation,
-                        channel: Channel::Email,
-                        recipient: email.as_str().to_owned(),
-                        locale: visitor.locale,
-                        appointment_id: Some(appointment_id),
-                        visitor_id: Some(visitor_id),
-                        visit_id: None,
-                            user_id: None,
-                        secret_payload: Some(serde_json::to_vec(&secrets).unwrap_or_default()),
-                        at: now,
-                    })?;
-                }
-                passes.push(issued);
+                passes.push(add_visitor_row(tx, &keys, tenant, appointment_id, site.id, validity, visitor, now)?);
             }
+            tx.wake_outbox();
             append(tx, &ctx, "appointment.create", "appointment", Some(appointment_id.to_string()), Outcome::Ok,
                 &json!({"visitors": new.visitors.len(), "site_id": site.id, "host_id": new.host_id}))?;
             let appointment = load(tx, tenant, Visibility::Tenant, appointment_id)?;

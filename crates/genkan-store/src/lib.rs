@@ -8,15 +8,17 @@
 //! - [`migrate`]: embedded schema migrations.
 //! - [`audit`]: the hash-chained audit log.
 //! - [`tenants`], [`appointments`], [`kiosks`], [`visits`], [`outbox`], [`tokens`]:
-//!   one module per aggregate.
+//!   one module per aggregate; [`staff`] and [`import`] serve the admin screens.
 #![forbid(unsafe_code)]
 
+pub mod appointment_edit;
 pub mod appointments;
 pub mod audit;
 mod dashboard;
 pub use dashboard::{Expected, Today};
 mod conn;
 mod error;
+pub mod import;
 pub mod keys;
 pub mod kiosks;
 pub mod messages;
@@ -24,6 +26,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod sessions;
 mod sql;
+pub mod staff;
 pub mod tenants;
 pub mod tokens;
 pub mod users;

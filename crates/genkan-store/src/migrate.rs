@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_web",
         include_str!("../../../migrations/0002_web.sql"),
     ),
+    (
+        3,
+        "0003_search",
+        include_str!("../../../migrations/0003_search.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -40,13 +40,14 @@ impl Notifier {
             )
         });
         let cancelled = msg.kind == MessageKind::Cancellation;
+        let carries_pass = msg.kind == MessageKind::Invitation;
         let secrets: Option<PassSecrets> = msg
             .secret_payload
             .as_deref()
             .map(serde_json::from_slice)
             .transpose()
             .map_err(|_| SendError::Permanent("unreadable pass payload".to_owned()))?;
-        if !cancelled && secrets.is_none() {
+        if carries_pass && secrets.is_none() {
             return Err(SendError::Permanent(
                 "the pass secrets are gone (resend the invitation)".to_owned(),
             ));
@@ -80,7 +81,7 @@ impl Notifier {
             .renderer
             .mail(msg.kind, msg.locale, &view)
             .map_err(|e| SendError::Permanent(e.to_string()))?;
-        let description = if cancelled {
+        let description = if !carries_pass {
             String::new()
         } else {
             format!(
@@ -114,7 +115,7 @@ impl Notifier {
             bytes: calendar.into_bytes(),
         }];
         let mut inline_png = None;
-        if let Some(secrets) = secrets.filter(|_| !cancelled) {
+        if let Some(secrets) = secrets.filter(|_| carries_pass) {
             let token = PassToken::parse(&secrets.token)
                 .map_err(|_| SendError::Permanent("bad pass token".to_owned()))?;
             let png = qr::png(&token).map_err(|e| SendError::Permanent(e.to_string()))?;

@@ -151,7 +151,10 @@ impl Notifier {
             .tenant_id
             .ok_or_else(|| SendError::Permanent("message without tenant".to_owned()))?;
         match (msg.kind, msg.channel) {
-            (MessageKind::Invitation | MessageKind::Cancellation, Channel::Email) => {
+            (
+                MessageKind::Invitation | MessageKind::Cancellation | MessageKind::AppointmentUpdate,
+                Channel::Email,
+            ) => {
                 self.send_invitation(tenant, msg).await
             }
             (MessageKind::HostArrival, Channel::Email) => self.send_arrival_mail(tenant, msg).await,

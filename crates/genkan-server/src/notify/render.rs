@@ -23,6 +23,7 @@ macro_rules! templates {
 const TEMPLATES: &[(&str, &str)] = templates!(
     "invitation",
     "cancellation",
+    "appointment_update",
     "host_arrival",
     "user_invitation",
     "password_reset"
