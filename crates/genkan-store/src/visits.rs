@@ -32,6 +32,8 @@ pub enum PassKey {
     Token(PassHash),
     /// Keyed hash of a typed 8-digit code.
     Code(PassHash),
+    /// A visitor picked from a list by the front desk (their latest pass).
+    Visitor(VisitorId),
 }
 
 /// A pass presented at a kiosk.
@@ -46,32 +48,36 @@ pub struct Presented {
 }
 
 /// Everything a check-in needs to know about a pass, read in the writer's transaction.
-struct PassRow {
-    id: PassId,
-    state: PassState,
-    visitor_id: VisitorId,
-    visitor_name: String,
-    visitor_company: Option<String>,
-    locale: Locale,
-    appointment_id: AppointmentId,
-    host_id: UserId,
-    host_name: String,
-    host_email: String,
-    host_locale: Option<String>,
-    site_name: String,
-    time_zone: TimeZone,
+pub(crate) struct PassRow {
+    pub(crate) id: PassId,
+    pub(crate) state: PassState,
+    pub(crate) visitor_id: VisitorId,
+    pub(crate) visitor_name: String,
+    pub(crate) visitor_company: Option<String>,
+    pub(crate) locale: Locale,
+    pub(crate) appointment_id: AppointmentId,
+    pub(crate) host_id: UserId,
+    pub(crate) host_name: String,
+    pub(crate) host_email: String,
+    pub(crate) host_locale: Option<String>,
+    pub(crate) site_name: String,
+    pub(crate) time_zone: TimeZone,
 }
 
-fn find_pass(conn: &Connection, tenant: TenantId, key: PassKey) -> StoreResult<Option<PassRow>> {
+pub(crate) fn find_pass(
+    conn: &Connection,
+    tenant: TenantId,
+    key: PassKey,
+) -> StoreResult<Option<PassRow>> {
     const COLS: &str = "p.id, p.site_id, p.valid_from, p.valid_until, p.revoked_at IS NOT NULL,
         EXISTS (SELECT 1 FROM visits x WHERE x.pass_id = p.id AND x.status = 'inside'),
         v.id, v.name, v.company, v.locale, a.id, u.id, u.display_name, u.email, u.locale, s.name, s.time_zone
         FROM passes p JOIN visitors v ON v.id = p.visitor_id JOIN appointments a ON a.id = v.appointment_id
         JOIN users u ON u.id = a.host_id JOIN sites s ON s.id = p.site_id";
-    let (sql, hash) = match key {
+    let (sql, value): (String, rusqlite::types::Value) = match key {
         PassKey::Token(h) => (
             format!("SELECT {COLS} WHERE p.token_hash = ?1 AND p.tenant_id = ?2"),
-            h,
+            h.0.to_vec().into(),
         ),
         // Codes are reused once passes end: prefer a live pass, then the newest.
         PassKey::Code(h) => (
@@ -79,12 +85,20 @@ fn find_pass(conn: &Connection, tenant: TenantId, key: PassKey) -> StoreResult<O
                 "SELECT {COLS} WHERE p.code_hash = ?1 AND p.tenant_id = ?2
                  ORDER BY p.revoked_at IS NULL DESC, p.valid_until DESC LIMIT 1"
             ),
-            h,
+            h.0.to_vec().into(),
+        ),
+        // The front desk checks a visitor in by name: their current pass.
+        PassKey::Visitor(v) => (
+            format!(
+                "SELECT {COLS} WHERE p.visitor_id = ?1 AND p.tenant_id = ?2
+                 ORDER BY p.revoked_at IS NULL DESC, p.id DESC LIMIT 1"
+            ),
+            v.get().into(),
         ),
     };
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row(params![hash.0.as_slice(), tenant.get()], |r| {
+        .query_row(params![value, tenant.get()], |r| {
             let locale: String = r.get(9)?;
             let tz: String = r.get(16)?;
             Ok(PassRow {
@@ -232,6 +246,7 @@ impl Store {
                 (Some(_), _) => CheckInMethod::Offline,
                 (None, PassKey::Token(_)) => CheckInMethod::Qr,
                 (None, PassKey::Code(_)) => CheckInMethod::Code,
+                (None, PassKey::Visitor(_)) => CheckInMethod::Manual,
             };
             tx.prepare_cached(
                 "INSERT INTO visits (tenant_id, site_id, appointment_id, visitor_id, pass_id, host_id, kiosk_id,
@@ -251,7 +266,7 @@ impl Store {
                 ts(ctx.at),
             ])?;
             let visit_id = VisitId(tx.last_insert_rowid());
-            queue_arrival_alerts(tx, &keys, &kiosk, &pass, visit_id, ctx.at)?;
+            queue_arrival_alerts(tx, &keys, kiosk.tenant_id, &pass, visit_id, ctx.at)?;
             let answer = Ok(CheckInResponse {
                 visit_id: visit_id.get(),
                 visitor_name: pass.visitor_name.clone(),
@@ -361,10 +376,10 @@ impl Store {
 }
 
 /// Queues the host's e-mail and, when configured, the tenant's Slack message.
-fn queue_arrival_alerts(
+pub(crate) fn queue_arrival_alerts(
     conn: &Connection,
     keys: &crate::KeyRing,
-    kiosk: &KioskAuth,
+    tenant: TenantId,
     pass: &PassRow,
     visit_id: VisitId,
     at: DateTime<Utc>,
@@ -375,7 +390,7 @@ fn queue_arrival_alerts(
         .and_then(|l| Locale::parse(l).ok())
         .unwrap_or_default();
     let base = NewMessage {
-        tenant_id: Some(kiosk.tenant_id),
+        tenant_id: Some(tenant),
         kind: MessageKind::HostArrival,
         channel: Channel::Email,
         recipient: pass.host_email.clone(),
@@ -390,7 +405,7 @@ fn queue_arrival_alerts(
     enqueue(conn, keys, &base)?;
     let slack: bool = conn
         .prepare_cached("SELECT slack_webhook IS NOT NULL FROM tenants WHERE id = ?1")?
-        .query_row([kiosk.tenant_id.get()], |r| r.get(0))?;
+        .query_row([tenant.get()], |r| r.get(0))?;
     if slack {
         enqueue(
             conn,
@@ -428,11 +443,13 @@ pub struct VisitView {
     pub checked_out_at: Option<DateTime<Utc>>,
     /// The site's zone, for display.
     pub time_zone: String,
+    /// The appointment the visit belongs to.
+    pub appointment_id: Option<i64>,
 }
 
 pub(crate) const VISIT_COLS: &str =
     "vi.id, s.name, v.name, v.company, u.display_name, vi.method, vi.status,
-    vi.checked_in_at, vi.checked_out_at, s.time_zone
+    vi.checked_in_at, vi.checked_out_at, s.time_zone, vi.appointment_id
     FROM visits vi JOIN sites s ON s.id = vi.site_id LEFT JOIN visitors v ON v.id = vi.visitor_id
     LEFT JOIN users u ON u.id = vi.host_id";
 
@@ -448,5 +465,6 @@ pub(crate) fn visit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VisitView> {
         checked_in_at: get_ts(r, 7)?,
         checked_out_at: get_opt_ts(r, 8)?,
         time_zone: r.get(9)?,
+        appointment_id: r.get(10)?,
     })
 }

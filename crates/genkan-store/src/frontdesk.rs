@@ -1,0 +1,175 @@
+//! The front desk's hand: check a visitor in or out by name, and register a walk-in
+//! (an appointment made and checked in at once). Host alerts go out as for kiosks.
+
+use chrono::Duration;
+use genkan_core::appointment::{PassPolicy, Visitor, pass_validity};
+use genkan_core::audit::Outcome;
+use genkan_core::id::{AppointmentId, SiteId, TenantId, UserId, VisitId, VisitorId};
+use genkan_core::visit::{CheckInMethod, decide_check_in};
+use genkan_core::wire::v1::ErrorCode;
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+use crate::Store;
+use crate::appointments::add_visitor_row;
+use crate::audit::{AuditCtx, append};
+use crate::error::{StoreError, StoreResult};
+use crate::sql::ts;
+use crate::tenants::site_in;
+use crate::visits::{PassKey, find_pass, queue_arrival_alerts};
+
+/// Checks a visitor in by their current pass, wherever its site; returns the visit.
+fn check_in_visitor(
+    conn: &Connection,
+    keys: &crate::KeyRing,
+    tenant: TenantId,
+    visitor: VisitorId,
+    ctx: &AuditCtx,
+) -> StoreResult<Result<VisitId, ErrorCode>> {
+    let Some(pass) = find_pass(conn, tenant, PassKey::Visitor(visitor))? else {
+        return Ok(Err(ErrorCode::NotFound));
+    };
+    // The desk stands at the pass's own site.
+    if let Err(refusal) = decide_check_in(&pass.state, pass.state.site_id, ctx.at) {
+        append(
+            conn,
+            ctx,
+            "visit.check_in",
+            "pass",
+            Some(pass.id.to_string()),
+            Outcome::Denied,
+            &json!({"code": refusal.code()}),
+        )?;
+        return Ok(Err(refusal.code()));
+    }
+    conn.prepare_cached(
+        "INSERT INTO visits (tenant_id, site_id, appointment_id, visitor_id, pass_id, host_id, kiosk_id,
+            method, status, checked_in_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, 'inside', ?8, ?8)",
+    )?
+    .execute(params![
+        tenant.get(),
+        pass.state.site_id.get(),
+        pass.appointment_id.get(),
+        pass.visitor_id.get(),
+        pass.id.get(),
+        pass.host_id.get(),
+        CheckInMethod::Manual.as_str(),
+        ts(ctx.at),
+    ])?;
+    let visit = VisitId(conn.last_insert_rowid());
+    queue_arrival_alerts(conn, keys, tenant, &pass, visit, ctx.at)?;
+    append(
+        conn,
+        ctx,
+        "visit.check_in",
+        "visit",
+        Some(visit.to_string()),
+        Outcome::Ok,
+        &json!({"pass_id": pass.id, "method": "manual"}),
+    )?;
+    Ok(Ok(visit))
+}
+
+impl Store {
+    /// Checks a visitor in by hand.
+    pub async fn manual_check_in(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+        ctx: AuditCtx,
+    ) -> StoreResult<Result<VisitId, ErrorCode>> {
+        let keys = self.keys().clone();
+        self.write(move |tx| {
+            let result = check_in_visitor(tx, &keys, tenant, visitor, &ctx)?;
+            if result.is_ok() {
+                tx.wake_outbox();
+            }
+            Ok(result)
+        })
+        .await
+    }
+
+    /// Checks a visit out by hand.
+    pub async fn manual_check_out(
+        &self,
+        tenant: TenantId,
+        visit: VisitId,
+        ctx: AuditCtx,
+    ) -> StoreResult<Result<(), ErrorCode>> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE visits SET status = 'checked_out', checked_out_at = ?1
+                 WHERE id = ?2 AND tenant_id = ?3 AND status = 'inside'",
+                params![ts(ctx.at), visit.get(), tenant.get()],
+            )?;
+            if n == 0 {
+                let exists: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM visits WHERE id = ?1 AND tenant_id = ?2)",
+                    params![visit.get(), tenant.get()],
+                    |r| r.get(0),
+                )?;
+                return if exists {
+                    Ok(Err(ErrorCode::NotInside))
+                } else {
+                    Err(StoreError::NotFound)
+                };
+            }
+            append(
+                tx,
+                &ctx,
+                "visit.check_out",
+                "visit",
+                Some(visit.to_string()),
+                Outcome::Ok,
+                &json!({"method": "manual"}),
+            )?;
+            Ok(Ok(()))
+        })
+        .await
+    }
+
+    /// Registers a walk-in: an appointment starting now with one visitor, checked in
+    /// at once (the host is alerted).
+    pub async fn walk_in(
+        &self,
+        tenant: TenantId,
+        site: SiteId,
+        host: UserId,
+        visitor: Visitor,
+        ctx: AuditCtx,
+    ) -> StoreResult<Result<VisitId, ErrorCode>> {
+        let keys = self.keys().clone();
+        self.write(move |tx| {
+            let Some(site) = site_in(tx, tenant, site)? else {
+                return Ok(Err(ErrorCode::Validation));
+            };
+            let host_ok: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2 AND status != 'disabled')",
+                params![host.get(), tenant.get()],
+                |r| r.get(0),
+            )?;
+            if !host_ok {
+                return Ok(Err(ErrorCode::Validation));
+            }
+            let (starts, ends) = (ctx.at, ctx.at + Duration::hours(1));
+            let validity = pass_validity(site.time_zone, PassPolicy::Day, starts, ends, None);
+            tx.execute(
+                "INSERT INTO appointments (tenant_id, site_id, host_id, title, starts_at, ends_at, valid_from, valid_until,
+                    created_by, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'Walk-in', ?4, ?5, ?6, ?7, ?8, ?4, ?4)",
+                params![tenant.get(), site.id.get(), host.get(), ts(starts), ts(ends), ts(validity.from), ts(validity.until),
+                    ctx.actor_id.filter(|_| ctx.actor_kind == "user")],
+            )?;
+            let appointment = AppointmentId(tx.last_insert_rowid());
+            // Walk-ins get no invitation mail: they are standing at the desk.
+            let visitor = Visitor { email: None, ..visitor };
+            let issued = add_visitor_row(tx, &keys, tenant, appointment, site.id, validity, &visitor, ctx.at)?;
+            append(tx, &ctx, "appointment.walk_in", "appointment", Some(appointment.to_string()), Outcome::Ok, &json!({}))?;
+            let result = check_in_visitor(tx, &keys, tenant, issued.visitor_id, &ctx)?;
+            tx.wake_outbox();
+            Ok(result)
+        })
+        .await
+    }
+}
