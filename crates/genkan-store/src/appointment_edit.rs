@@ -186,7 +186,7 @@ impl Store {
             let issued = issue_pass(tx, &keys.code_key(), tenant, visitor, current.site_id,
                 (crate::sql::parse_ts(&from)?, crate::sql::parse_ts(&until)?), ctx.at)?;
             if let (true, Some(email)) = (send, &v.email) {
-                queue_invitation(tx, &keys, tenant, appointment, &issued, email, v.locale, ctx.at)?;
+                queue_invitation(tx, &keys, tenant, appointment, &issued, (email, v.locale), ctx.at)?;
                 tx.wake_outbox();
             }
             append(tx, &ctx, "pass.reissue", "visitor", Some(visitor.to_string()), Outcome::Ok,

@@ -276,8 +276,7 @@ pub(crate) fn queue_invitation(
     tenant: TenantId,
     appointment: AppointmentId,
     pass: &IssuedPass,
-    email: &str,
-    locale: Locale,
+    (email, locale): (&str, Locale),
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let secrets = PassSecrets {
@@ -359,8 +358,7 @@ pub(crate) fn add_visitor_row(
             tenant,
             appointment,
             &issued,
-            email.as_str(),
-            visitor.locale,
+            (email.as_str(), visitor.locale),
             now,
         )?;
     }

@@ -70,12 +70,25 @@ impl Store {
             if let Some(st) = filter.status.filter(|s| s == "inside" || s == "checked_out") {
                 push(" AND vi.status = ?", st.into());
             }
+            // Name and company search: the FTS index finds candidate visitors; a few
+            // candidates are looked up by visitor (forced index), many are met while
+            // walking the time index, whichever reads fewer rows.
+            let mut few_candidates = false;
             for (column, text) in [("name_tokens", &filter.visitor), ("company_tokens", &filter.company)] {
                 let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { continue };
                 let Some(expr) = search::match_expression(column, text) else { continue };
+                let candidates: i64 = c
+                    .prepare_cached(
+                        "SELECT count(*) FROM (SELECT rowid FROM visitor_search WHERE visitor_search MATCH ?1 LIMIT 2001)",
+                    )?
+                    .query_row([&expr], |r| r.get(0))?;
+                few_candidates |= candidates <= 2000;
                 push(" AND vi.visitor_id IN (SELECT rowid FROM visitor_search WHERE visitor_search MATCH ?)", expr.into());
                 let col = if column == "name_tokens" { "v.name" } else { "v.company" };
-                push(&format!(" AND {col} LIKE ? ESCAPE '\\'"), search::like_pattern(text).into());
+                push(&format!(" AND genkan_compact({col}) LIKE ?"), search::like_pattern(text).into());
+            }
+            if few_candidates {
+                sql = sql.replacen("FROM visits vi ", "FROM visits vi INDEXED BY visits_by_visitor ", 1);
             }
             if let Some((at, id)) = filter.after {
                 sql.push_str(" AND (vi.checked_in_at < ? OR (vi.checked_in_at = ? AND vi.id < ?))");

@@ -236,6 +236,34 @@ impl Store {
         .await
     }
 
+    /// Ends every session of a user except `keep` (sign out everywhere else).
+    pub async fn end_other_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        keep: [u8; 32],
+        ctx: AuditCtx,
+    ) -> StoreResult<usize> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE sessions SET revoked_at = ?1
+                 WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL AND id_hash != ?4",
+                params![ts(ctx.at), tenant.get(), user.get(), keep.as_slice()],
+            )?;
+            append(
+                tx,
+                &ctx,
+                "session.end_others",
+                "user",
+                Some(user.to_string()),
+                Outcome::Ok,
+                &json!({"ended": n}),
+            )?;
+            Ok(n)
+        })
+        .await
+    }
+
     /// A user's live sessions, newest first.
     pub async fn sessions_of(
         &self,

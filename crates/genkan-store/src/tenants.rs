@@ -427,6 +427,30 @@ impl Store {
         .await
     }
 
+    /// Changes a site's name, zone and address.
+    pub async fn update_site(
+        &self,
+        tenant: TenantId,
+        site: SiteId,
+        name: OrgName,
+        time_zone: TimeZone,
+        address: String,
+        ctx: AuditCtx,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE sites SET name = ?1, time_zone = ?2, address = ?3 WHERE id = ?4 AND tenant_id = ?5",
+                params![name.as_str(), time_zone.name(), address, site.get(), tenant.get()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            append(tx, &ctx, "site.update", "site", Some(site.to_string()), Outcome::Ok, &json!({"name": name.as_str()}))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The tenant's sites.
     pub async fn sites(&self, tenant: TenantId) -> StoreResult<Vec<Site>> {
         self.read(move |c| {

@@ -74,17 +74,18 @@ pub struct LinkSecret {
 }
 
 /// A link to create and mail.
-struct LinkMail<'a> {
-    tenant: TenantId,
-    user: UserId,
-    email: &'a str,
-    locale: Locale,
-    purpose: LinkPurpose,
-    inviter: Option<String>,
-    at: DateTime<Utc>,
+pub(crate) struct LinkMail<'a> {
+    pub(crate) tenant: TenantId,
+    pub(crate) user: UserId,
+    pub(crate) email: &'a str,
+    pub(crate) locale: Locale,
+    pub(crate) purpose: LinkPurpose,
+    pub(crate) inviter: Option<String>,
+    pub(crate) at: DateTime<Utc>,
 }
 
-fn insert_link(
+/// Creates a single-use link and queues its mail, in the caller's transaction.
+pub(crate) fn insert_link(
     tx: &rusqlite::Connection,
     keys: &crate::KeyRing,
     link: LinkMail<'_>,

@@ -152,11 +152,11 @@ impl Notifier {
             .ok_or_else(|| SendError::Permanent("message without tenant".to_owned()))?;
         match (msg.kind, msg.channel) {
             (
-                MessageKind::Invitation | MessageKind::Cancellation | MessageKind::AppointmentUpdate,
+                MessageKind::Invitation
+                | MessageKind::Cancellation
+                | MessageKind::AppointmentUpdate,
                 Channel::Email,
-            ) => {
-                self.send_invitation(tenant, msg).await
-            }
+            ) => self.send_invitation(tenant, msg).await,
             (MessageKind::HostArrival, Channel::Email) => self.send_arrival_mail(tenant, msg).await,
             (MessageKind::HostArrival, Channel::Slack) => {
                 self.send_arrival_slack(tenant, msg).await

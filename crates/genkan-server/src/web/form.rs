@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use genkan_core::access::Role;
 use genkan_core::appointment::FieldError;
 
 use super::i18n::Tr;
@@ -30,6 +31,11 @@ impl FormErrors {
         self.by_field.entry(field.to_owned()).or_insert(shown);
     }
 
+    /// Sets the problem of `field` to an already translated text.
+    pub fn set(&mut self, field: &str, text: String) {
+        self.by_field.entry(field.to_owned()).or_insert(text);
+    }
+
     /// Adds domain validation errors.
     pub fn extend(&mut self, t: &Tr, errors: &[FieldError]) {
         for e in errors {
@@ -51,4 +57,11 @@ impl FormErrors {
     pub fn has(&self, field: &str) -> bool {
         self.by_field.contains_key(field)
     }
+}
+
+/// Checks a new password against the policy; the problem in the user's language.
+pub fn password_problem(t: &Tr, password: &str, role: Role, context: &[&str]) -> Option<String> {
+    let problem = genkan_core::password::check(password, role, context).err()?;
+    let min = genkan_core::password::min_length(role).to_string();
+    Some(t.fill(&format!("form.{}", problem.code()), &[("min", &min)]))
 }

@@ -27,6 +27,7 @@ const NOTICES: &[&str] = &[
     "sessions_ended",
     "link_sent",
     "signed_in",
+    "password_changed",
 ];
 
 /// The shared page frame.

@@ -285,6 +285,143 @@ impl FromRequest<AppState> for WebForm {
     }
 }
 
+/// A file sent with a multipart form.
+#[derive(Debug, Clone)]
+pub struct UploadedFile {
+    /// The name the browser gave (informative only, never trusted).
+    pub file_name: String,
+    /// The declared content type (informative only, never trusted).
+    pub content_type: Option<String>,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+/// A multipart form post (file uploads) by a signed-in user, with its origin and
+/// the CSRF token of its `csrf` part checked, like [`WebForm`]. The route decides
+/// the largest body with `DefaultBodyLimit`; anything larger answers 413.
+#[derive(Debug, Clone)]
+pub struct WebUpload {
+    /// The user.
+    pub user: WebUser,
+    /// Every text field in order.
+    pub fields: Vec<(String, String)>,
+    /// Every file field that carried a file, by field name.
+    pub files: Vec<(String, UploadedFile)>,
+}
+
+impl WebUpload {
+    /// The first value of text field `name` (empty if missing).
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether a checkbox `name` was ticked.
+    pub fn checked(&self, name: &str) -> bool {
+        self.fields.iter().any(|(k, v)| k == name && !v.is_empty())
+    }
+
+    /// The file sent in field `name`, if one was chosen.
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.files.iter().find(|(k, _)| k == name).map(|(_, f)| f)
+    }
+}
+
+/// Why an upload was refused before its handler ran.
+#[derive(Debug)]
+pub enum UploadRejection {
+    /// Not signed in, wrong token, unreadable body…
+    Page(PageError),
+    /// The body is larger than the route accepts.
+    TooLarge,
+}
+
+impl From<PageError> for UploadRejection {
+    fn from(e: PageError) -> Self {
+        Self::Page(e)
+    }
+}
+
+impl axum::response::IntoResponse for UploadRejection {
+    fn into_response(self) -> axum::response::Response {
+        match self {
+            Self::Page(e) => e.into_response(),
+            Self::TooLarge => super::error::error_page(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "error.too_large",
+                "error.too_large_detail",
+            ),
+        }
+    }
+}
+
+fn upload_error(e: &axum::extract::multipart::MultipartError) -> UploadRejection {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        UploadRejection::TooLarge
+    } else {
+        UploadRejection::Page(PageError::BadRequest)
+    }
+}
+
+impl FromRequest<AppState> for WebUpload {
+    type Rejection = UploadRejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let user = WebUser::from_request_parts(&mut parts, state).await?;
+        if parts.method != Method::POST || !same_origin(&parts.headers) {
+            return Err(PageError::Csrf.into());
+        }
+        let req = Request::from_parts(parts, body);
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadRequest)?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        while let Some(field) = multipart.next_field().await.map_err(|e| upload_error(&e))? {
+            let name = field.name().unwrap_or_default().to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(file_name) => {
+                    let content_type = field.content_type().map(str::to_owned);
+                    let bytes = field.bytes().await.map_err(|e| upload_error(&e))?;
+                    // A file input left empty still sends an empty part.
+                    if !(file_name.is_empty() && bytes.is_empty()) {
+                        files.push((
+                            name,
+                            UploadedFile {
+                                file_name,
+                                content_type,
+                                bytes: bytes.to_vec(),
+                            },
+                        ));
+                    }
+                }
+                None => {
+                    let text = field.text().await.map_err(|e| upload_error(&e))?;
+                    fields.push((name, text));
+                }
+            }
+        }
+        let token = fields
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str());
+        if !token
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), user.session.csrf_token.as_bytes()))
+        {
+            tracing::warn!(user.id = %user.session.user_id, "upload without a valid CSRF token refused");
+            return Err(PageError::Csrf.into());
+        }
+        Ok(Self {
+            user,
+            fields,
+            files,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,11 +15,11 @@ use genkan_core::text::{Locale, ShortText};
 use genkan_store::appointment_edit::AppointmentChange;
 use genkan_store::appointments::{AppointmentRefusal, AppointmentView};
 
-use crate::web::path::WebPath;
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
 use crate::web::form::FormErrors;
 use crate::web::page::Layout;
+use crate::web::path::WebPath;
 use crate::web::session::{WebForm, WebUser};
 use crate::web::time;
 
@@ -86,13 +86,25 @@ struct Values {
     visitors: Vec<VisitorRow>,
 }
 
-async fn choices(state: &AppState, user: &WebUser) -> PageResult<(Vec<Site>, Vec<Choice>, Vec<Choice>, bool)> {
+async fn choices(
+    state: &AppState,
+    user: &WebUser,
+) -> PageResult<(Vec<Site>, Vec<Choice>, Vec<Choice>, bool)> {
     let tenant = user.session.tenant_id;
     let sites = state.store.sites(tenant).await?;
-    let site_choices = sites.iter().map(|s| Choice { id: s.id.get(), label: s.name.to_string() }).collect();
+    let site_choices = sites
+        .iter()
+        .map(|s| Choice {
+            id: s.id.get(),
+            label: s.name.to_string(),
+        })
+        .collect();
     let host_fixed = matches!(user.principal.visibility(), Visibility::Host(_));
     let hosts = if host_fixed {
-        vec![Choice { id: user.session.user_id.get(), label: user.session.display_name.clone() }]
+        vec![Choice {
+            id: user.session.user_id.get(),
+            label: user.session.display_name.clone(),
+        }]
     } else {
         state
             .store
@@ -100,15 +112,30 @@ async fn choices(state: &AppState, user: &WebUser) -> PageResult<(Vec<Site>, Vec
             .await?
             .into_iter()
             .filter(|u| u.status != "disabled")
-            .map(|u| Choice { id: u.id.get(), label: u.display_name })
+            .map(|u| Choice {
+                id: u.id.get(),
+                label: u.display_name,
+            })
             .collect()
     };
     Ok((sites, site_choices, hosts, host_fixed))
 }
 
-async fn render(state: &AppState, user: &WebUser, action: String, editing: bool, v: Values, errors: FormErrors, status: StatusCode) -> PageResult<Response> {
+async fn render(
+    state: &AppState,
+    user: &WebUser,
+    action: String,
+    editing: bool,
+    v: Values,
+    errors: FormErrors,
+    status: StatusCode,
+) -> PageResult<Response> {
     let (_, sites, hosts, host_fixed) = choices(state, user).await?;
-    let title = if editing { "appointments.edit" } else { "appointments.new" };
+    let title = if editing {
+        "appointments.edit"
+    } else {
+        "appointments.new"
+    };
     let layout = Layout::new(state, user, title, "appointments").await?;
     let page = FormPage {
         layout,
@@ -137,9 +164,14 @@ async fn render(state: &AppState, user: &WebUser, action: String, editing: bool,
 pub async fn new_page(State(state): State<AppState>, user: WebUser) -> PageResult<Response> {
     user.require(Permission::ManageAppointments)?;
     let (sites, _, _, _) = choices(&state, &user).await?;
-    let site = sites.first().ok_or(PageError::Redirect("/sites?notice=saved".to_owned()))?;
+    let site = sites
+        .first()
+        .ok_or(PageError::Redirect("/sites?notice=saved".to_owned()))?;
     let now = state.clock.now();
-    let start = (now + Duration::hours(1)).with_minute(0).and_then(|t| t.with_second(0)).unwrap_or(now);
+    let start = (now + Duration::hours(1))
+        .with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .unwrap_or(now);
     let values = Values {
         site_id: site.id.get(),
         host_id: user.session.user_id.get(),
@@ -152,7 +184,16 @@ pub async fn new_page(State(state): State<AppState>, user: WebUser) -> PageResul
         valid_until: String::new(),
         visitors: vec![VisitorRow::default()],
     };
-    render(&state, &user, "/appointments/new".to_owned(), false, values, FormErrors::none(), StatusCode::OK).await
+    render(
+        &state,
+        &user,
+        "/appointments/new".to_owned(),
+        false,
+        values,
+        FormErrors::none(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn values_from(form: &WebForm, with_visitors: bool) -> Values {
@@ -175,7 +216,12 @@ fn values_from(form: &WebForm, with_visitors: bool) -> Values {
             });
         }
         // Rows left completely empty are ignored (the form always offers one more).
-        visitors.retain(|r| !(r.name.trim().is_empty() && r.company.trim().is_empty() && r.email.trim().is_empty() && r.phone.trim().is_empty()));
+        visitors.retain(|r| {
+            !(r.name.trim().is_empty()
+                && r.company.trim().is_empty()
+                && r.email.trim().is_empty()
+                && r.phone.trim().is_empty())
+        });
     }
     Values {
         site_id: form.get("site_id").parse().unwrap_or_default(),
@@ -191,8 +237,20 @@ fn values_from(form: &WebForm, with_visitors: bool) -> Values {
     }
 }
 
+/// Start, end and period-pass dates of a submitted form.
+type When = (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    Option<(NaiveDate, NaiveDate)>,
+);
+
 /// Parses date and times in the site's zone; problems go into `errors`.
-fn parse_when(v: &Values, zone: TimeZone, t: &crate::web::i18n::Tr, errors: &mut FormErrors) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, Option<(NaiveDate, NaiveDate)>)> {
+fn parse_when(
+    v: &Values,
+    zone: TimeZone,
+    t: &crate::web::i18n::Tr,
+    errors: &mut FormErrors,
+) -> Option<When> {
     let date = time::parse_date(&v.date);
     let start = time::parse_time(&v.start);
     let end = time::parse_time(&v.end);
@@ -219,7 +277,11 @@ fn parse_when(v: &Values, zone: TimeZone, t: &crate::web::i18n::Tr, errors: &mut
         None
     };
     let (date, start, end) = (date?, start?, end?);
-    Some((time::from_local(date, start, zone), time::from_local(date, end, zone), period))
+    Some((
+        time::from_local(date, start, zone),
+        time::from_local(date, end, zone),
+        period,
+    ))
 }
 
 fn map_field(field: &str) -> &str {
@@ -233,7 +295,12 @@ fn map_field(field: &str) -> &str {
 }
 
 /// Puts domain errors next to their fields (visitor rows get their own).
-fn place_errors(t: &crate::web::i18n::Tr, list: &[FieldError], errors: &mut FormErrors, rows: &mut [VisitorRow]) {
+fn place_errors(
+    t: &crate::web::i18n::Tr,
+    list: &[FieldError],
+    errors: &mut FormErrors,
+    rows: &mut [VisitorRow],
+) {
     for e in list {
         if let Some(rest) = e.field.strip_prefix("visitors[") {
             let (index, field) = rest.split_once("].").unwrap_or(("", ""));
@@ -248,7 +315,11 @@ fn place_errors(t: &crate::web::i18n::Tr, list: &[FieldError], errors: &mut Form
 
 async fn zone_of(state: &AppState, user: &WebUser, site: i64) -> PageResult<TimeZone> {
     let sites = state.store.sites(user.session.tenant_id).await?;
-    Ok(sites.iter().find(|s| s.id.get() == site).or(sites.first()).map_or_else(TimeZone::default, |s| s.time_zone))
+    Ok(sites
+        .iter()
+        .find(|s| s.id.get() == site)
+        .or(sites.first())
+        .map_or_else(TimeZone::default, |s| s.time_zone))
 }
 
 /// `POST /appointments/new`.
@@ -263,7 +334,16 @@ pub async fn create(State(state): State<AppState>, form: WebForm) -> PageResult<
         if v.visitors.len() < MAX_VISITORS {
             v.visitors.push(VisitorRow::default());
         }
-        return render(&state, &user, "/appointments/new".to_owned(), false, v, FormErrors::none(), StatusCode::OK).await;
+        return render(
+            &state,
+            &user,
+            "/appointments/new".to_owned(),
+            false,
+            v,
+            FormErrors::none(),
+            StatusCode::OK,
+        )
+        .await;
     }
     let t = user.t;
     let mut errors = FormErrors::none();
@@ -295,9 +375,17 @@ pub async fn create(State(state): State<AppState>, form: WebForm) -> PageResult<
                 .collect(),
         };
         match input.validate(tenant.default_locale) {
-            Ok(new) => match state.store.create_appointment(tenant.id, new, user.ctx.clone()).await? {
+            Ok(new) => match state
+                .store
+                .create_appointment(tenant.id, new, user.ctx.clone())
+                .await?
+            {
                 Ok(created) => {
-                    return Ok(Redirect::to(&format!("/appointments/{}?notice=created", created.appointment.id)).into_response());
+                    return Ok(Redirect::to(&format!(
+                        "/appointments/{}?notice=created",
+                        created.appointment.id
+                    ))
+                    .into_response());
                 }
                 Err(AppointmentRefusal::UnknownSite) => errors.add(&t, "site_id", "unknown", ""),
                 Err(AppointmentRefusal::UnknownHost) => errors.add(&t, "host_id", "unknown", ""),
@@ -306,7 +394,16 @@ pub async fn create(State(state): State<AppState>, form: WebForm) -> PageResult<
             Err(list) => place_errors(&t, &list, &mut errors, &mut v.visitors),
         }
     }
-    render(&state, &user, "/appointments/new".to_owned(), false, v, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    render(
+        &state,
+        &user,
+        "/appointments/new".to_owned(),
+        false,
+        v,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 fn values_of(view: &AppointmentView) -> Values {
@@ -326,20 +423,41 @@ fn values_of(view: &AppointmentView) -> Values {
 }
 
 /// `GET /appointments/{id}/edit`.
-pub async fn edit_page(State(state): State<AppState>, user: WebUser, WebPath(id): WebPath<i64>) -> PageResult<Response> {
+pub async fn edit_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    WebPath(id): WebPath<i64>,
+) -> PageResult<Response> {
     user.require(Permission::ManageAppointments)?;
     let view = state
         .store
-        .appointment(user.session.tenant_id, user.principal.visibility(), AppointmentId(id))
+        .appointment(
+            user.session.tenant_id,
+            user.principal.visibility(),
+            AppointmentId(id),
+        )
         .await?;
     if view.status == "cancelled" {
         return Err(PageError::Redirect(format!("/appointments/{id}")));
     }
-    render(&state, &user, format!("/appointments/{id}/edit"), true, values_of(&view), FormErrors::none(), StatusCode::OK).await
+    render(
+        &state,
+        &user,
+        format!("/appointments/{id}/edit"),
+        true,
+        values_of(&view),
+        FormErrors::none(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /appointments/{id}/edit`.
-pub async fn update(State(state): State<AppState>, WebPath(id): WebPath<i64>, form: WebForm) -> PageResult<Response> {
+pub async fn update(
+    State(state): State<AppState>,
+    WebPath(id): WebPath<i64>,
+    form: WebForm,
+) -> PageResult<Response> {
     let user = form.user.clone();
     user.require(Permission::ManageAppointments)?;
     let mut v = values_from(&form, false);
@@ -352,7 +470,16 @@ pub async fn update(State(state): State<AppState>, WebPath(id): WebPath<i64>, fo
     let when = parse_when(&v, zone, &t, &mut errors);
     let title = match v.title.trim() {
         "" => None,
-        text => ShortText::parse(text).map_err(|e| errors.add(&t, "title", FieldError::from_text("title", &e).code, &e.to_string())).ok(),
+        text => ShortText::parse(text)
+            .map_err(|e| {
+                errors.add(
+                    &t,
+                    "title",
+                    FieldError::from_text("title", &e).code,
+                    &e.to_string(),
+                )
+            })
+            .ok(),
     };
     if let Some((starts_at, ends_at, period)) = when.filter(|_| errors.is_empty()) {
         // The same rules as a new appointment, checked through the domain type.
@@ -364,24 +491,58 @@ pub async fn update(State(state): State<AppState>, WebPath(id): WebPath<i64>, fo
             ends_at,
             valid_from_date: period.map(|p| p.0),
             valid_until_date: period.map(|p| p.1),
-            visitors: vec![VisitorInput { name: "x".to_owned(), ..VisitorInput::default() }],
+            visitors: vec![VisitorInput {
+                name: "x".to_owned(),
+                ..VisitorInput::default()
+            }],
         };
         match probe.validate(Locale::Ja) {
             Ok(_) => {
-                let change = AppointmentChange { site_id: SiteId(v.site_id), host_id: UserId(v.host_id), title, starts_at, ends_at, period };
+                let change = AppointmentChange {
+                    site_id: SiteId(v.site_id),
+                    host_id: UserId(v.host_id),
+                    title,
+                    starts_at,
+                    ends_at,
+                    period,
+                };
                 match state
                     .store
-                    .update_appointment(user.session.tenant_id, user.principal.visibility(), AppointmentId(id), change, user.ctx.clone())
+                    .update_appointment(
+                        user.session.tenant_id,
+                        user.principal.visibility(),
+                        AppointmentId(id),
+                        change,
+                        user.ctx.clone(),
+                    )
                     .await?
                 {
-                    Ok(_) => return Ok(Redirect::to(&format!("/appointments/{id}?notice=saved")).into_response()),
-                    Err(AppointmentRefusal::UnknownSite) => errors.add(&t, "site_id", "unknown", ""),
-                    Err(AppointmentRefusal::UnknownHost) => errors.add(&t, "host_id", "unknown", ""),
-                    Err(AppointmentRefusal::AlreadyCancelled) => return Err(PageError::Redirect(format!("/appointments/{id}"))),
+                    Ok(_) => {
+                        return Ok(Redirect::to(&format!("/appointments/{id}?notice=saved"))
+                            .into_response());
+                    }
+                    Err(AppointmentRefusal::UnknownSite) => {
+                        errors.add(&t, "site_id", "unknown", "")
+                    }
+                    Err(AppointmentRefusal::UnknownHost) => {
+                        errors.add(&t, "host_id", "unknown", "")
+                    }
+                    Err(AppointmentRefusal::AlreadyCancelled) => {
+                        return Err(PageError::Redirect(format!("/appointments/{id}")));
+                    }
                 }
             }
             Err(list) => place_errors(&t, &list, &mut errors, &mut []),
         }
     }
-    render(&state, &user, format!("/appointments/{id}/edit"), true, v, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+    render(
+        &state,
+        &user,
+        format!("/appointments/{id}/edit"),
+        true,
+        v,
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }

@@ -32,13 +32,22 @@ use crate::web::time;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/appointments", get(list))
-        .route("/appointments/new", get(appointment_form::new_page).post(appointment_form::create))
+        .route(
+            "/appointments/new",
+            get(appointment_form::new_page).post(appointment_form::create),
+        )
         .route("/appointments/{id}", get(detail))
-        .route("/appointments/{id}/edit", get(appointment_form::edit_page).post(appointment_form::update))
+        .route(
+            "/appointments/{id}/edit",
+            get(appointment_form::edit_page).post(appointment_form::update),
+        )
         .route("/appointments/{id}/cancel", post(cancel))
         .route("/appointments/{id}/visitors", post(add_visitor))
         .route("/appointments/{id}/visitors/{visitor}/resend", post(resend))
-        .route("/appointments/{id}/visitors/{visitor}/pass", post(print_pass))
+        .route(
+            "/appointments/{id}/visitors/{visitor}/pass",
+            post(print_pass),
+        )
 }
 
 /// An appointment row of the list.
@@ -73,21 +82,37 @@ fn status_label(t: &Tr, status: &str) -> String {
     t.get(&format!("state.{status}")).to_owned()
 }
 
-async fn list(State(state): State<AppState>, user: WebUser, Query(q): Query<ListQuery>) -> PageResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(q): Query<ListQuery>,
+) -> PageResult<Response> {
     user.require(Permission::ViewAppointments)?;
-    let zone = state.store.tenant_settings(user.session.tenant_id).await?.time_zone;
+    let zone = state
+        .store
+        .tenant_settings(user.session.tenant_id)
+        .await?
+        .time_zone;
     let today = zone.local_date(state.clock.now());
-    let from = q.from.as_deref().and_then(time::parse_date).unwrap_or(today);
-    let to = q
-        .to
+    let from = q
+        .from
         .as_deref()
         .and_then(time::parse_date)
-        .filter(|d| *d >= from && (*d - from).num_days() <= 366)
-        .unwrap_or(from + Duration::days(13));
+        .unwrap_or(today);
+    let to =
+        q.to.as_deref()
+            .and_then(time::parse_date)
+            .filter(|d| *d >= from && (*d - from).num_days() <= 366)
+            .unwrap_or(from + Duration::days(13));
     let (start, end) = zone.days_window(from, to);
     let views = state
         .store
-        .appointments_between(user.session.tenant_id, user.principal.visibility(), start, end)
+        .appointments_between(
+            user.session.tenant_id,
+            user.principal.visibility(),
+            start,
+            end,
+        )
         .await?;
     let t = user.t;
     let rows = views
@@ -96,9 +121,18 @@ async fn list(State(state): State<AppState>, user: WebUser, Query(q): Query<List
             let z = TimeZone::parse(&a.time_zone).unwrap_or(zone);
             ListRow {
                 id: a.id.get(),
-                when: format!("{}–{}", time::human(a.starts_at, z), time::clock(a.ends_at, z)),
+                when: format!(
+                    "{}–{}",
+                    time::human(a.starts_at, z),
+                    time::clock(a.ends_at, z)
+                ),
                 title: a.title.clone().unwrap_or_default(),
-                visitors: a.visitors.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join("、"),
+                visitors: a
+                    .visitors
+                    .iter()
+                    .map(|v| v.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 host: a.host_name.clone(),
                 site: a.site_name.clone(),
                 status: a.status.clone(),
@@ -186,34 +220,60 @@ async fn render_detail(
 ) -> PageResult<Response> {
     let t = user.t;
     let zone = TimeZone::parse(&view.time_zone).unwrap_or_default();
-    let ledger: Vec<LedgerEntry> = state.store.ledger(user.session.tenant_id, Some(view.id), None).await?;
+    let ledger: Vec<LedgerEntry> = state
+        .store
+        .ledger(user.session.tenant_id, Some(view.id), None)
+        .await?;
     let cancelled = view.status == "cancelled";
     let visitors = view
         .visitors
         .iter()
         .map(|v| {
-            let visit = v.visit_status.clone().unwrap_or_else(|| "expected".to_owned());
+            let visit = v
+                .visit_status
+                .clone()
+                .unwrap_or_else(|| "expected".to_owned());
             VisitorLine {
                 id: v.id.get(),
                 name: v.name.clone(),
                 company: v.company.clone().unwrap_or_default(),
                 email: v.email.clone().unwrap_or_default(),
                 phone: v.phone.clone().unwrap_or_default(),
-                pass: if v.pass_revoked_at.is_some() { t.get("pass.revoked") } else { t.get("pass.valid") }.to_owned(),
+                pass: if v.pass_revoked_at.is_some() {
+                    t.get("pass.revoked")
+                } else {
+                    t.get("pass.valid")
+                }
+                .to_owned(),
                 visit_class: visit.clone(),
                 visit: status_label(&t, &visit),
                 can_resend: v.email.is_some() && !cancelled,
             }
         })
         .collect();
-    let add = add.unwrap_or(AddVisitorForm { errors: FormErrors::none(), name: String::new(), company: String::new(), email: String::new() });
-    let layout = Layout::new(state, user, "appointments.detail", "appointments").await?.with_notice(notice);
+    let add = add.unwrap_or(AddVisitorForm {
+        errors: FormErrors::none(),
+        name: String::new(),
+        company: String::new(),
+        email: String::new(),
+    });
+    let layout = Layout::new(state, user, "appointments.detail", "appointments")
+        .await?
+        .with_notice(notice);
     let page = DetailPage {
         layout,
         id: view.id.get(),
         title: view.title.clone().unwrap_or_default(),
-        when: format!("{}–{}", time::human(view.starts_at, zone), time::clock(view.ends_at, zone)),
-        validity: format!("{} – {}", time::human(view.valid_from, zone), time::human(view.valid_until, zone)),
+        when: format!(
+            "{}–{}",
+            time::human(view.starts_at, zone),
+            time::clock(view.ends_at, zone)
+        ),
+        validity: format!(
+            "{} – {}",
+            time::human(view.valid_from, zone),
+            time::human(view.valid_until, zone)
+        ),
         host: view.host_name.clone(),
         site: view.site_name.clone(),
         status_label: status_label(&t, &view.status),
@@ -241,29 +301,61 @@ async fn render_detail(
     Ok((status, Html(page.render()?)).into_response())
 }
 
-async fn detail(State(state): State<AppState>, user: WebUser, WebPath(id): WebPath<i64>, Query(q): Query<NoticeQuery>) -> PageResult<Response> {
+async fn detail(
+    State(state): State<AppState>,
+    user: WebUser,
+    WebPath(id): WebPath<i64>,
+    Query(q): Query<NoticeQuery>,
+) -> PageResult<Response> {
     user.require(Permission::ViewAppointments)?;
     let view = state
         .store
-        .appointment(user.session.tenant_id, user.principal.visibility(), AppointmentId(id))
+        .appointment(
+            user.session.tenant_id,
+            user.principal.visibility(),
+            AppointmentId(id),
+        )
         .await?;
-    render_detail(&state, &user, view, q.notice.as_deref(), None, StatusCode::OK).await
+    render_detail(
+        &state,
+        &user,
+        view,
+        q.notice.as_deref(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn cancel(State(state): State<AppState>, WebPath(id): WebPath<i64>, form: WebForm) -> PageResult<Response> {
+async fn cancel(
+    State(state): State<AppState>,
+    WebPath(id): WebPath<i64>,
+    form: WebForm,
+) -> PageResult<Response> {
     let user = form.user;
     user.require(Permission::ManageAppointments)?;
     match state
         .store
-        .cancel_appointment(user.session.tenant_id, user.principal.visibility(), AppointmentId(id), user.ctx.clone())
+        .cancel_appointment(
+            user.session.tenant_id,
+            user.principal.visibility(),
+            AppointmentId(id),
+            user.ctx.clone(),
+        )
         .await?
     {
-        Ok(_) | Err(AppointmentRefusal::AlreadyCancelled) => Ok(Redirect::to(&format!("/appointments/{id}?notice=cancelled")).into_response()),
+        Ok(_) | Err(AppointmentRefusal::AlreadyCancelled) => {
+            Ok(Redirect::to(&format!("/appointments/{id}?notice=cancelled")).into_response())
+        }
         Err(_) => Err(PageError::NotFound),
     }
 }
 
-async fn add_visitor(State(state): State<AppState>, WebPath(id): WebPath<i64>, form: WebForm) -> PageResult<Response> {
+async fn add_visitor(
+    State(state): State<AppState>,
+    WebPath(id): WebPath<i64>,
+    form: WebForm,
+) -> PageResult<Response> {
     let user = form.user.clone();
     user.require(Permission::ManageAppointments)?;
     let tenant = state.store.tenant(user.session.tenant_id).await?;
@@ -282,8 +374,20 @@ async fn add_visitor(State(state): State<AppState>, WebPath(id): WebPath<i64>, f
         .await?;
     match visitor.filter(|_| problems.is_empty()) {
         Some(v) => {
-            match state.store.add_visitor(tenant.id, user.principal.visibility(), AppointmentId(id), v, user.ctx.clone()).await? {
-                Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}?notice=invited")).into_response()),
+            match state
+                .store
+                .add_visitor(
+                    tenant.id,
+                    user.principal.visibility(),
+                    AppointmentId(id),
+                    v,
+                    user.ctx.clone(),
+                )
+                .await?
+            {
+                Ok(_) => {
+                    Ok(Redirect::to(&format!("/appointments/{id}?notice=invited")).into_response())
+                }
                 Err(_) => Err(PageError::Redirect(format!("/appointments/{id}"))),
             }
         }
@@ -293,18 +397,42 @@ async fn add_visitor(State(state): State<AppState>, WebPath(id): WebPath<i64>, f
                 let field = p.field.rsplit('.').next().unwrap_or_default();
                 errors.add(&user.t, field, p.code, &p.message);
             }
-            let add = AddVisitorForm { errors, name: input.name, company: form.get("company").to_owned(), email: form.get("email").to_owned() };
-            render_detail(&state, &user, view, None, Some(add), StatusCode::UNPROCESSABLE_ENTITY).await
+            let add = AddVisitorForm {
+                errors,
+                name: input.name,
+                company: form.get("company").to_owned(),
+                email: form.get("email").to_owned(),
+            };
+            render_detail(
+                &state,
+                &user,
+                view,
+                None,
+                Some(add),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }
 
-async fn resend(State(state): State<AppState>, WebPath((id, visitor)): WebPath<(i64, i64)>, form: WebForm) -> PageResult<Response> {
+async fn resend(
+    State(state): State<AppState>,
+    WebPath((id, visitor)): WebPath<(i64, i64)>,
+    form: WebForm,
+) -> PageResult<Response> {
     let user = form.user;
     user.require(Permission::ManageAppointments)?;
     match state
         .store
-        .reissue_pass(user.session.tenant_id, user.principal.visibility(), AppointmentId(id), VisitorId(visitor), true, user.ctx.clone())
+        .reissue_pass(
+            user.session.tenant_id,
+            user.principal.visibility(),
+            AppointmentId(id),
+            VisitorId(visitor),
+            true,
+            user.ctx.clone(),
+        )
         .await?
     {
         Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}?notice=resent")).into_response()),
@@ -330,20 +458,37 @@ struct PassPage {
 
 /// Issues a fresh pass for printing (and mails it, so the visitor's copy matches):
 /// only hashes of passes are stored, so an existing pass cannot be shown again.
-async fn print_pass(State(state): State<AppState>, WebPath((id, visitor)): WebPath<(i64, i64)>, form: WebForm) -> PageResult<Response> {
+async fn print_pass(
+    State(state): State<AppState>,
+    WebPath((id, visitor)): WebPath<(i64, i64)>,
+    form: WebForm,
+) -> PageResult<Response> {
     let user = form.user;
     user.require(Permission::ManageAppointments)?;
     let tenant = user.session.tenant_id;
-    let issued = match state
+    let Ok(issued) = state
         .store
-        .reissue_pass(tenant, user.principal.visibility(), AppointmentId(id), VisitorId(visitor), true, user.ctx.clone())
+        .reissue_pass(
+            tenant,
+            user.principal.visibility(),
+            AppointmentId(id),
+            VisitorId(visitor),
+            true,
+            user.ctx.clone(),
+        )
         .await?
-    {
-        Ok(p) => p,
-        Err(_) => return Err(PageError::Redirect(format!("/appointments/{id}"))),
+    else {
+        return Err(PageError::Redirect(format!("/appointments/{id}")));
     };
-    let view = state.store.appointment(tenant, user.principal.visibility(), AppointmentId(id)).await?;
-    let v = view.visitors.iter().find(|v| v.id.get() == visitor).ok_or(PageError::NotFound)?;
+    let view = state
+        .store
+        .appointment(tenant, user.principal.visibility(), AppointmentId(id))
+        .await?;
+    let v = view
+        .visitors
+        .iter()
+        .find(|v| v.id.get() == visitor)
+        .ok_or(PageError::NotFound)?;
     let zone = TimeZone::parse(&view.time_zone).unwrap_or_default();
     let layout = Layout::new(&state, &user, "pass.title", "appointments").await?;
     let page = PassPage {
@@ -353,8 +498,16 @@ async fn print_pass(State(state): State<AppState>, WebPath((id, visitor)): WebPa
         company: v.company.clone().unwrap_or_default(),
         host: view.host_name.clone(),
         site: view.site_name.clone(),
-        when: format!("{}–{}", time::human(view.starts_at, zone), time::clock(view.ends_at, zone)),
-        validity: format!("{} – {}", time::human(view.valid_from, zone), time::human(view.valid_until, zone)),
+        when: format!(
+            "{}–{}",
+            time::human(view.starts_at, zone),
+            time::clock(view.ends_at, zone)
+        ),
+        validity: format!(
+            "{} – {}",
+            time::human(view.valid_from, zone),
+            time::human(view.valid_until, zone)
+        ),
         code: issued.code.display(),
         qr_svg: qr::svg(&issued.token).map_err(PageError::internal)?,
         mailed: v.email.is_some(),

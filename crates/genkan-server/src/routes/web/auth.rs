@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::request::{ClientIp, current_id};
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
-use crate::web::form::FormErrors;
+use crate::web::form::{FormErrors, password_problem};
 use crate::web::i18n::Tr;
 use crate::web::session::{
     ORG_COOKIE, WebForm, clear_cookie, constant_time_eq, cookie, is_secure, limits, locale_of,
@@ -548,18 +548,13 @@ async fn use_link(
     let settings = state.store.tenant_settings(tenant).await?;
     let local_part = user.email.split('@').next().unwrap_or_default().to_owned();
     let mut errors = FormErrors::none();
-    if let Err(problem) = password::check(
+    if let Some(text) = password_problem(
+        &t,
         &form.password,
         user.role,
         &[&settings.name, &local_part, &user.display_name],
     ) {
-        let min = password::min_length(user.role).to_string();
-        errors.add(
-            &t,
-            "password",
-            problem.code(),
-            &t.fill(&format!("form.{}", problem.code()), &[("min", &min)]),
-        );
+        errors.set("password", text);
     } else if form.password != form.repeat {
         errors.add(
             &t,

@@ -1,7 +1,20 @@
 //! The web app's screens, one module each; `router()` merges them.
 
+pub mod account;
+pub mod appointment_form;
+pub mod appointments;
 pub mod auth;
 pub mod dashboard;
+pub mod exports;
+pub mod fields;
+pub mod groups;
+pub mod import;
+pub mod kiosks;
+pub mod onsite;
+pub mod settings;
+pub mod sites;
+pub mod users;
+pub mod visits;
 
 use axum::Router;
 use axum::extract::State;
@@ -21,8 +34,19 @@ pub fn router() -> Router<AppState> {
         .route("/static/{name}", get(crate::web::assets::serve))
         .route("/brand.css", get(brand_css))
         .route("/logo.png", get(logo))
+        .merge(appointments::router())
         .merge(auth::router())
         .merge(dashboard::router())
+        .merge(exports::router())
+        .merge(onsite::router())
+        .merge(visits::router())
+        .merge(users::router())
+        .merge(groups::router())
+        .merge(import::router())
+        .merge(sites::router())
+        .merge(kiosks::router())
+        .merge(settings::router())
+        .merge(account::router())
 }
 
 /// The tenant's colours as CSS variables (validated hex only, so nothing can be injected).

@@ -1,0 +1,11 @@
+//! In-process integration tests of the web app's admin and account screens: the real
+//! router on a loopback port, signed in through the real forms.
+#![expect(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
+mod access;
+mod account;
+mod helpers;
+mod import;
+mod settings;
+mod sites;
+mod users;
