@@ -200,6 +200,7 @@ mod tests {
             token: None,
             code: Some("12345678".to_owned()),
             offline_at: None,
+            token_hash: None,
         };
         let err = client.check_in(&pass).await.unwrap_err();
         assert!(matches!(err, ClientError::Unreachable(_)), "{err:?}");

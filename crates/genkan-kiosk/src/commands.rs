@@ -130,6 +130,7 @@ fn pass_from(args: &PresentArgs) -> anyhow::Result<PresentPass> {
         token,
         code,
         offline_at: None,
+        token_hash: None,
     })
 }
 

@@ -477,6 +477,7 @@ impl Reception {
             token,
             code,
             offline_at: None,
+            token_hash: None,
         };
         self.pending = Some(Pending {
             mode: self.mode,

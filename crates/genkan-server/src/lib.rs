@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod notify;
 pub mod outbound;
 pub mod passwords;

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::jobs::{JobContext, Scheduler};
 use crate::notify::Notifier;
 use crate::passwords::Passwords;
 use crate::ratelimit::Limits;
@@ -91,7 +92,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(Arc::clone(&self.notifier).run(stop_rx));
+        let worker = tokio::spawn(Arc::clone(&self.notifier).run(stop_rx.clone()));
+        let scheduler = Arc::new(Scheduler::new(JobContext {
+            store: self.state.store.clone(),
+            clock: Arc::clone(&self.state.clock),
+            config: Arc::clone(&self.state.config),
+        }));
+        let jobs = tokio::spawn(scheduler.run(stop_rx));
         let app = routes::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -102,6 +109,7 @@ impl Application {
         .context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
+        let _ = jobs.await;
         Ok(())
     }
 }

@@ -173,3 +173,38 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// Closes every visit still open from an earlier local day of its site (the
+    /// end-of-day automatic check-out); returns how many were closed.
+    pub async fn auto_check_out(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<usize> {
+        self.write(move |tx| {
+            let open: Vec<(i64, i64, String, String)> = tx
+                .prepare(
+                    "SELECT vi.id, vi.tenant_id, vi.checked_in_at, s.time_zone FROM visits vi
+                     JOIN sites s ON s.id = vi.site_id WHERE vi.status = 'inside'",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut closed = 0;
+            for (id, tenant, checked_in, zone) in open {
+                let zone = genkan_core::tenant::TimeZone::parse(&zone).unwrap_or_default();
+                let arrived = crate::sql::parse_ts(&checked_in)?;
+                if !genkan_core::visit::auto_checkout_due(arrived, zone, now) {
+                    continue;
+                }
+                // The visit ends at the close of its own day, not at the moment the job ran.
+                let day_end = zone.days_window(zone.local_date(arrived), zone.local_date(arrived)).1;
+                tx.execute(
+                    "UPDATE visits SET status = 'checked_out', checked_out_at = ?1 WHERE id = ?2 AND status = 'inside'",
+                    params![ts(day_end - Duration::seconds(1)), id],
+                )?;
+                let ctx = AuditCtx::system(Some(TenantId(tenant)), now);
+                append(tx, &ctx, "visit.auto_check_out", "visit", Some(id.to_string()), Outcome::Ok, &json!({}))?;
+                closed += 1;
+            }
+            Ok(closed)
+        })
+        .await
+    }
+}

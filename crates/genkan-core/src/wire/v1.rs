@@ -150,6 +150,10 @@ pub struct PresentPass {
     /// (RFC 3339). Only accepted for replays of the kiosk's journal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_at: Option<String>,
+    /// For journal replays only (with `offline_at`): the roster's `token_hash` of the
+    /// pass verified offline, so the journal never stores the pass secret itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
 }
 
 /// Whether a request id is acceptable.
@@ -212,6 +216,108 @@ pub struct KioskConfig {
     pub primary_color: String,
     /// Whether visitors may check out at the kiosk.
     pub checkout_enabled: bool,
+}
+
+/// What a host answered to an arrival alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    /// "I'm coming."
+    Coming,
+    /// "Please wait in the lobby."
+    Wait,
+}
+
+/// A host's reply, as the kiosk shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostReply {
+    /// The reply.
+    pub kind: ReplyKind,
+    /// The host's display name.
+    pub host_name: String,
+    /// When it was given, with the site's offset.
+    pub at: String,
+}
+
+/// `GET /api/kiosk/v1/visits/{visit_id}/reply?wait_ms=N`: long-polls for the host's
+/// reply to a visit this kiosk checked in; `reply` is null when the wait ended first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyPoll {
+    /// The reply, if any yet.
+    pub reply: Option<HostReply>,
+}
+
+/// One pass in a kiosk's offline roster (only what verification needs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterPass {
+    /// Lowercase hex SHA-256 of the pass token (`PassToken::hash`).
+    pub token_hash: String,
+    /// Lowercase hex SHA-256 of `code_salt` followed by the 8 code digits.
+    pub code_hash: String,
+    /// How the kiosk greets the visitor.
+    pub visitor_name: String,
+    /// The host's display name.
+    pub host_name: String,
+    /// The visitor's language.
+    pub locale: String,
+    /// Validity start (RFC 3339).
+    pub valid_from: String,
+    /// Validity end (RFC 3339).
+    pub valid_until: String,
+}
+
+/// `GET /api/kiosk/v1/roster`: passes valid today and tomorrow at the kiosk's site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roster {
+    /// When the server made it (RFC 3339).
+    pub generated_at: String,
+    /// Random salt of this roster's code hashes (hex).
+    pub code_salt: String,
+    /// The passes.
+    pub passes: Vec<RosterPass>,
+}
+
+/// `POST /api/kiosk/v1/heartbeat`: how the kiosk is doing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Kiosk software version.
+    pub version: String,
+    /// `ok`, `no_camera`, `no_frames`, `too_dark` or `images` (demo source).
+    pub camera: String,
+    /// Last successful scan (RFC 3339), if any.
+    #[serde(default)]
+    pub last_scan_at: Option<String>,
+    /// Offline check-ins waiting to be sent.
+    pub journal_length: u32,
+}
+
+/// A staff member a walk-in visitor may name as host (display name only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostMatch {
+    /// The user's id.
+    pub id: i64,
+    /// The user's display name.
+    pub name: String,
+}
+
+/// `POST /api/kiosk/v1/walk-in`: a visitor without an appointment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkInRequest {
+    /// Idempotency key, as for check-in.
+    pub request_id: String,
+    /// Visitor's name.
+    pub name: String,
+    /// Company, if the kiosk asks for it.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Phone, if the kiosk asks for it.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The host chosen from `/hosts?q=`.
+    pub host_id: i64,
+    /// Language the visitor used at the kiosk.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[cfg(test)]
