@@ -13,40 +13,31 @@ pub fn compact(text: &str) -> String {
 
 fn bigrams(compact: &str) -> Vec<String> {
     let chars: Vec<char> = compact.chars().collect();
-    match chars.len() {
-        0 => Vec::new(),
-        1 => vec![compact.to_owned()],
-        _ => chars.windows(2).map(|w| w.iter().collect()).collect(),
-    }
+    chars.windows(2).map(|w| w.iter().collect()).collect()
 }
 
-/// The token string stored for `text`: the bigrams of its compact form.
+/// The token string stored for `text`: the bigrams of its compact form in order,
+/// then its last character alone. The order lets a phrase query match exact
+/// substrings; the last character lets a one-character search find it at the end.
 pub fn tokens(text: &str) -> String {
-    let mut out = bigrams(&compact(text));
-    out.sort();
-    out.dedup();
+    let c = compact(text);
+    let mut out = bigrams(&c);
+    if let Some(last) = c.chars().last() {
+        out.push(last.to_string());
+    }
     out.join(" ")
 }
 
-/// An FTS5 query for `query` in column `column`, or `None` if nothing searchable was
-/// typed. Only letters and digits reach the expression, each token quoted.
+/// An FTS5 query matching names that contain `query` (compared in compact form) in
+/// column `column`, or `None` if nothing searchable was typed. Only letters and digits
+/// reach the expression.
 pub fn match_expression(column: &str, query: &str) -> Option<String> {
     let c = compact(query);
-    let terms: Vec<String> = match c.chars().count() {
-        0 => return None,
-        1 => vec![format!("\"{c}\"*")],
-        _ => bigrams(&c)
-            .into_iter()
-            .map(|b| format!("\"{b}\""))
-            .collect(),
-    };
-    Some(format!("{column} : ({})", terms.join(" AND ")))
-}
-
-/// The compact form of `query` as a LIKE pattern, to compare with `genkan_compact(column)`
-/// after the index lookup (`\` escapes `%`, `_` and itself; compact text has none).
-pub fn like_pattern(query: &str) -> String {
-    format!("%{}%", compact(query))
+    match c.chars().count() {
+        0 => None,
+        1 => Some(format!("{column} : \"{c}\"*")),
+        _ => Some(format!("{column} : \"{}\"", bigrams(&c).join(" "))),
+    }
 }
 
 #[cfg(test)]
@@ -54,38 +45,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_become_bigrams_of_their_letters() {
-        assert_eq!(tokens("佐藤 花子"), "佐藤 花子 藤花");
+    fn names_become_ordered_bigrams_of_their_letters() {
+        assert_eq!(tokens("佐藤 花子"), "佐藤 藤花 花子 子");
         assert_eq!(tokens("佐藤花子"), tokens("佐藤 花子"));
-        assert_eq!(tokens("Sato"), "at sa to");
+        assert_eq!(tokens("Sato"), "sa at to o");
         assert_eq!(tokens("林"), "林");
         assert_eq!(compact("Sato-Hanako 様"), "satohanako様");
     }
 
     #[test]
-    fn queries_are_quoted_tokens_only() {
+    fn queries_are_phrases_of_quoted_tokens() {
         assert_eq!(
             match_expression("n", "佐藤").as_deref(),
-            Some("n : (\"佐藤\")")
+            Some("n : \"佐藤\"")
         );
         assert_eq!(
             match_expression("n", "佐藤 花子").as_deref(),
-            Some("n : (\"佐藤\" AND \"藤花\" AND \"花子\")")
+            Some("n : \"佐藤 藤花 花子\"")
         );
-        assert_eq!(
-            match_expression("n", "佐").as_deref(),
-            Some("n : (\"佐\"*)")
-        );
+        assert_eq!(match_expression("n", "林").as_deref(), Some("n : \"林\"*"));
         assert_eq!(
             match_expression("n", "a\" OR x").as_deref(),
-            Some("n : (\"ao\" AND \"or\" AND \"rx\")")
+            Some("n : \"ao or rx\"")
         );
         assert_eq!(match_expression("n", "  ** \"\" "), None);
-    }
-
-    #[test]
-    fn like_patterns_hold_only_compact_text() {
-        assert_eq!(like_pattern("50%_off"), "%50off%");
-        assert_eq!(like_pattern("佐藤 花子"), "%佐藤花子%");
     }
 }

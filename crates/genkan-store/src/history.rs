@@ -45,11 +45,12 @@ impl Store {
         filter: VisitFilter,
     ) -> StoreResult<Vec<VisitView>> {
         self.read(move |c| {
+            // Phase 1 finds the page's ids using only indexes; phase 2 reads those rows.
             // Only fixed SQL fragments are put together; every value is a parameter.
-            let mut sql = format!("SELECT {VISIT_COLS} WHERE vi.tenant_id = ?");
+            let mut inner = String::from("SELECT vi.id FROM visits vi WHERE vi.tenant_id = ?");
             let mut args: Vec<Value> = vec![tenant.get().into()];
             let mut push = |clause: &str, value: Value| {
-                sql.push_str(clause);
+                inner.push_str(clause);
                 args.push(value);
             };
             if let Visibility::Host(me) = visibility {
@@ -70,13 +71,14 @@ impl Store {
             if let Some(st) = filter.status.filter(|s| s == "inside" || s == "checked_out") {
                 push(" AND vi.status = ?", st.into());
             }
-            // Name and company search: the FTS index finds candidate visitors; a few
-            // candidates are looked up by visitor (forced index), many are met while
-            // walking the time index, whichever reads fewer rows.
+            // Name and company search: the FTS index finds the visitors; a few of them
+            // are looked up by visitor (covering index), many are met while walking
+            // the time index — whichever reads fewer rows.
             let mut few_candidates = false;
             for (column, text) in [("name_tokens", &filter.visitor), ("company_tokens", &filter.company)] {
-                let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else { continue };
-                let Some(expr) = search::match_expression(column, text) else { continue };
+                let Some(expr) = text.as_deref().and_then(|t| search::match_expression(column, t)) else {
+                    continue;
+                };
                 let candidates: i64 = c
                     .prepare_cached(
                         "SELECT count(*) FROM (SELECT rowid FROM visitor_search WHERE visitor_search MATCH ?1 LIMIT 2001)",
@@ -84,20 +86,19 @@ impl Store {
                     .query_row([&expr], |r| r.get(0))?;
                 few_candidates |= candidates <= 2000;
                 push(" AND vi.visitor_id IN (SELECT rowid FROM visitor_search WHERE visitor_search MATCH ?)", expr.into());
-                let col = if column == "name_tokens" { "v.name" } else { "v.company" };
-                push(&format!(" AND genkan_compact({col}) LIKE ?"), search::like_pattern(text).into());
-            }
-            if few_candidates {
-                sql = sql.replacen("FROM visits vi ", "FROM visits vi INDEXED BY visits_by_visitor ", 1);
             }
             if let Some((at, id)) = filter.after {
-                sql.push_str(" AND (vi.checked_in_at < ? OR (vi.checked_in_at = ? AND vi.id < ?))");
+                inner.push_str(" AND (vi.checked_in_at < ? OR (vi.checked_in_at = ? AND vi.id < ?))");
                 args.push(ts(at).into());
                 args.push(ts(at).into());
                 args.push(id.get().into());
             }
-            sql.push_str(" ORDER BY vi.checked_in_at DESC, vi.id DESC LIMIT ?");
+            if few_candidates {
+                inner = inner.replacen("FROM visits vi ", "FROM visits vi INDEXED BY visits_search ", 1);
+            }
+            inner.push_str(" ORDER BY vi.checked_in_at DESC, vi.id DESC LIMIT ?");
             args.push(i64::from(filter.limit.clamp(1, 200)).into());
+            let sql = format!("SELECT {VISIT_COLS} WHERE vi.id IN ({inner}) ORDER BY vi.checked_in_at DESC, vi.id DESC");
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(args), visit_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)

@@ -511,3 +511,118 @@ async fn the_database_file_does_not_open_with_another_key() {
     });
     assert!(matches!(wrong, Err(StoreError::KeyRejected)));
 }
+
+#[tokio::test]
+async fn history_finds_visitors_by_any_part_of_their_name_and_pages_without_gaps() {
+    use genkan_store::history::VisitFilter;
+    let f = fixture().await;
+    let names = [
+        "佐藤 花子",
+        "佐藤太郎",
+        "小林 一郎",
+        "Sato Hanako",
+        "Emma Brown",
+    ];
+    let created = f
+        .store
+        .create_appointment(
+            f.tenant,
+            appointment(f.site, f.host, &names)
+                .validate(Locale::Ja)
+                .unwrap(),
+            sys(Some(f.tenant)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    for (i, pass) in created.passes.iter().enumerate() {
+        f.store
+            .check_in(
+                f.kiosk,
+                scan(&pass.token, &format!("hist-{i:06}")),
+                sys(Some(f.tenant)),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let search = |visitor: &str| {
+        let store = f.store.clone();
+        let tenant = f.tenant;
+        let visitor = visitor.to_owned();
+        async move {
+            let mut found: Vec<String> = store
+                .visit_history(
+                    tenant,
+                    Visibility::Tenant,
+                    VisitFilter {
+                        visitor: Some(visitor),
+                        limit: 50,
+                        ..VisitFilter::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| v.visitor_name)
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(search("佐藤").await, ["佐藤 花子", "佐藤太郎"]);
+    assert_eq!(
+        search("藤花").await,
+        ["佐藤 花子"],
+        "spaces are ignored, order matters"
+    );
+    assert_eq!(
+        search("林").await,
+        ["小林 一郎"],
+        "one character finds it at the end"
+    );
+    assert_eq!(search("sato hana").await, ["Sato Hanako"]);
+    assert!(
+        search("花藤").await.is_empty(),
+        "bigrams out of order do not match"
+    );
+    assert_eq!(search("\" OR 1=1 --").await, Vec::<String>::new());
+    // Pages of 2 cover all five visits once each.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f
+            .store
+            .visit_history(
+                f.tenant,
+                Visibility::Tenant,
+                VisitFilter {
+                    after,
+                    limit: 2,
+                    ..VisitFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.checked_in_at, last.id));
+        seen.extend(page.iter().map(|v| v.id));
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 5);
+    // A host sees only their own visits.
+    let none = f
+        .store
+        .visit_history(
+            f.tenant,
+            Visibility::Host(UserId(999)),
+            VisitFilter {
+                limit: 50,
+                ..VisitFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}

@@ -36,7 +36,6 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
         other => other,
     })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    register_functions(&conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
@@ -56,22 +55,6 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
     conn.execute_batch("PRAGMA synchronous = FULL;")?;
     verify(&conn)?;
     Ok(conn)
-}
-
-/// SQL functions Genkan's queries use: `genkan_compact(text)` is the search form of
-/// a name (letters and digits only, lower case), for exact checks after an index lookup.
-fn register_functions(conn: &Connection) -> StoreResult<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "genkan_compact",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let text: Option<String> = ctx.get(0)?;
-            Ok(text.map(|t| genkan_core::search::compact(&t)))
-        },
-    )?;
-    Ok(())
 }
 
 /// Sets the SQLCipher key on a fresh connection (raw 256-bit key, no passphrase KDF).
