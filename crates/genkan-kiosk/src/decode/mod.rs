@@ -1,18 +1,47 @@
 //! QR decoding of grayscale frames behind a small boundary, so pipelines can be swapped or combined.
 //!
-//! A [`Decoder`] turns one grayscale frame into the text of the first QR code it can
-//! read. Decoders run on the decoding thread, never on the UI thread, and every call
+//! The kiosk decodes with [`CascadeDecoder`] (the cascade in `cascade.rs`: rxing and
+//! rqrr with preprocessing; see BENCHMARKS.md for its rate and speed on real photos);
+//! [`RqrrDecoder`] alone remains for comparison. A [`Decoder`] turns one grayscale
+//! frame into the text of the first QR code it can read. Decoders run on the decoding thread, never on the UI thread, and every call
 //! is guarded: rqrr 0.11 panics on some real photos (upstream issue #54), and a
 //! panic must cost one frame, not the kiosk. That guard relies on unwinding, so the
 //! workspace must never set `panic = "abort"`.
 
+mod cascade;
+mod luma;
 mod rqrr_decoder;
+mod steps;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::GrayImage;
 
+pub use cascade::{Options, decode_luma, decode_luma_with};
 pub use rqrr_decoder::RqrrDecoder;
+
+/// The cascade of `cascade.rs` behind the [`Decoder`] boundary.
+#[derive(Debug, Clone, Default)]
+pub struct CascadeDecoder {
+    options: Options,
+}
+
+impl CascadeDecoder {
+    /// A decoder with the given tuning.
+    pub fn with_options(options: Options) -> Self {
+        Self { options }
+    }
+}
+
+impl Decoder for CascadeDecoder {
+    fn decode(&mut self, frame: &GrayImage) -> Option<String> {
+        decode_luma_with(&self.options, frame.width(), frame.height(), frame.as_raw())
+    }
+
+    fn name(&self) -> &'static str {
+        "cascade"
+    }
+}
 
 /// Something that finds and reads a QR code in a grayscale frame.
 pub trait Decoder: Send {
@@ -24,9 +53,9 @@ pub trait Decoder: Send {
     fn name(&self) -> &'static str;
 }
 
-/// The decoder the kiosk uses today.
+/// The decoder the kiosk uses.
 pub fn default_decoder() -> Box<dyn Decoder> {
-    Box::new(RqrrDecoder::cascade())
+    Box::new(CascadeDecoder::default())
 }
 
 /// What one guarded decode produced.
@@ -72,7 +101,7 @@ pub fn decode_guarded(decoder: &mut dyn Decoder, frame: &GrayImage) -> Decoded {
 /// Decodes one frame with the default decoder: the pure entry point used by the
 /// `decode` subcommand and the tests.
 pub fn decode_frame(frame: &GrayImage) -> Option<String> {
-    decode_guarded(&mut RqrrDecoder::cascade(), frame).text()
+    decode_guarded(&mut CascadeDecoder::default(), frame).text()
 }
 
 #[cfg(test)]

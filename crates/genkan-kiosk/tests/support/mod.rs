@@ -1,0 +1,3 @@
+//! Fixtures shared by the kiosk's integration tests and benchmarks.
+
+pub(crate) mod frames;
