@@ -10,8 +10,9 @@ packages=(
   build-essential pkg-config ca-certificates libssl-dev    # SQLCipher, C parts of crates
   libfontconfig1-dev fontconfig fonts-dejavu-core fonts-noto-cjk  # kiosk UI rendering, Japanese text
   libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2    # kiosk window at run time
-  chromium chromium-driver                                 # web UI tests in headless Chromium
+  chromium chromium-driver chromium-l10n                   # web UI tests in headless Chromium (l10n: Japanese date/time inputs)
   python3-pip python3-venv
+  strace                                                   # disk-full test: ENOSPC injected into the server's writes
 )
 missing=()
 for p in "${packages[@]}"; do

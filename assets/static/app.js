@@ -46,8 +46,10 @@
       if (!response.ok) return;
       const board = await response.json();
       for (const key of Object.keys(columns)) render(key, board[key]);
-      const dead = document.querySelector('[data-count="dead"]');
-      if (dead) dead.textContent = String(board.dead);
+      for (const key of ["dead", "queued", "delivered_today", "acknowledged_today"]) {
+        const stat = document.querySelector('[data-count="' + key + '"]');
+        if (stat) stat.textContent = String(board[key]);
+      }
     } catch (_) {
       /* offline for a moment: try again next time */
     }

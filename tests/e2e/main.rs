@@ -2,8 +2,13 @@
 //! real HTTP receivers. One test binary; one module per capability.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod audit;
 mod cli;
 mod errors;
+mod kiosk_offline;
+mod notify;
 mod openapi;
+mod ops;
 mod support;
 mod visit;
+mod web;

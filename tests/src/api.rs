@@ -94,6 +94,30 @@ impl Api {
         .await
     }
 
+    /// `POST /api/v1/users` with a password, so the user can sign in at once.
+    pub async fn create_user_with_password(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> Answer {
+        self.post(
+            "/api/v1/users",
+            json!({"email": email, "display_name": name, "role": role, "password": password}),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/sites`.
+    pub async fn create_site(&self, name: &str, time_zone: &str, address: &str) -> Answer {
+        self.post(
+            "/api/v1/sites",
+            json!({"name": name, "time_zone": time_zone, "address": address}),
+        )
+        .await
+    }
+
     /// `GET /api/v1/sites`.
     pub async fn sites(&self) -> Answer {
         self.get("/api/v1/sites").await
@@ -116,6 +140,22 @@ impl Api {
         self.post("/api/v1/appointments", body).await
     }
 
+    /// `POST /api/v1/appointments?return_passes=true`: the answer carries each pass's
+    /// QR token and code.
+    pub async fn create_appointment_with_passes(&self, body: Value) -> Answer {
+        self.post("/api/v1/appointments?return_passes=true", body)
+            .await
+    }
+
+    /// `POST /api/kiosk/v1/pair`: exchanges a pairing code for a kiosk credential.
+    pub async fn pair_kiosk(&self, pairing_code: &str, device_name: &str) -> Answer {
+        self.post(
+            "/api/kiosk/v1/pair",
+            json!({"pairing_code": pairing_code, "device_name": device_name}),
+        )
+        .await
+    }
+
     /// `GET /api/v1/visits`.
     pub async fn visits(&self) -> Answer {
         self.get("/api/v1/visits").await
@@ -124,5 +164,10 @@ impl Api {
     /// `POST /api/kiosk/v1/check-in`.
     pub async fn check_in(&self, body: Value) -> Answer {
         self.post("/api/kiosk/v1/check-in", body).await
+    }
+
+    /// `POST /api/kiosk/v1/check-out`.
+    pub async fn check_out(&self, body: Value) -> Answer {
+        self.post("/api/kiosk/v1/check-out", body).await
     }
 }

@@ -4,12 +4,15 @@
 use std::path::PathBuf;
 
 fn target_dir() -> PathBuf {
-    // .../target/debug/deps/e2e-<hash> → .../target/debug
+    // .../target/debug/deps/e2e-<hash> → .../target/debug; a tool of this crate
+    // (.../target/release/genkan-notify-bench) already sits beside the binaries.
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap()
+    let dir = exe.parent().unwrap();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().map(PathBuf::from).unwrap()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 fn find(env: &str, name: &str) -> PathBuf {

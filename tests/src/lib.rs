@@ -1,6 +1,7 @@
 //! Harness for Genkan's end-to-end tests: starts the real binaries on random
 //! loopback ports with their own temporary data, and runs real peers beside them
-//! (an SMTP server, HTTP receivers standing in for Slack and webhooks).
+//! (an SMTP server, HTTP receivers standing in for Slack and webhooks), and drives the
+//! web app in headless Chromium.
 #![expect(
     clippy::unwrap_used,
     reason = "a broken harness should fail the test loudly"
@@ -9,6 +10,8 @@
 
 pub mod api;
 pub mod binaries;
+pub mod browser;
+pub mod lab;
 pub mod receiver;
 pub mod server;
 pub mod smtp;

@@ -21,15 +21,25 @@ pub enum Answer {
     TooMany(u64),
     /// Never answers.
     Hang,
+    /// 302 to `http://127.0.0.1:<port>/` (redirects must not be followed).
+    Redirect(u16),
+    /// 200 with the JSON a real API would give for the path: Slack Web API
+    /// (`users.lookupByEmail`, `conversations.open`, `chat.postMessage`) and
+    /// Chatwork (`/rooms/{id}/messages`).
+    Api,
 }
 
 /// One received request.
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// Request path.
+    pub path: String,
     /// Request headers.
     pub headers: HeaderMap,
     /// Body.
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Hit {
@@ -80,10 +90,41 @@ impl Receiver {
     }
 }
 
-async fn handle(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    shared.hits.lock().unwrap().push(Hit { headers, body });
+async fn handle(
+    State(shared): State<Shared>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let at = std::time::Instant::now();
+    let path = uri.path().to_owned();
+    shared.hits.lock().unwrap().push(Hit {
+        path: path.clone(),
+        headers,
+        body,
+        at,
+    });
     let answer = *shared.answer.lock().unwrap();
     match answer {
+        Answer::Redirect(port) => (
+            StatusCode::FOUND,
+            [("location", format!("http://127.0.0.1:{port}/"))],
+        )
+            .into_response(),
+        Answer::Api => {
+            let json = if path.ends_with("/users.lookupByEmail") {
+                r#"{"ok":true,"user":{"id":"U0TEST"}}"#
+            } else if path.ends_with("/conversations.open") {
+                r#"{"ok":true,"channel":{"id":"D0TEST"}}"#
+            } else if path.ends_with("/chat.postMessage") {
+                r#"{"ok":true,"ts":"1700000000.000100"}"#
+            } else if path.contains("/rooms/") {
+                r#"{"message_id":"1234"}"#
+            } else {
+                r#"{"ok":true}"#
+            };
+            (StatusCode::OK, [("content-type", "application/json")], json).into_response()
+        }
         Answer::Ok => (StatusCode::OK, "ok").into_response(),
         Answer::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         Answer::TooMany(secs) => (

@@ -112,19 +112,32 @@ impl Server {
 
     /// Creates tenant `slug` with an admin; returns the `tenant create` JSON.
     pub fn create_tenant(&self, slug: &str) -> Value {
+        self.create_tenant_named(slug, &format!("{slug} Corporation"), "Tokyo HQ", "Admin")
+    }
+
+    /// Creates tenant `slug` named `name` whose first site is `site` and whose admin
+    /// `admin@<slug>.example` is called `admin_name`; returns the `tenant create` JSON
+    /// (with `admin_password`).
+    pub fn create_tenant_named(
+        &self,
+        slug: &str,
+        name: &str,
+        site: &str,
+        admin_name: &str,
+    ) -> Value {
         let out = self.genkan(&[
             "tenant",
             "create",
             "--slug",
             slug,
             "--name",
-            &format!("{slug} Corporation"),
+            name,
             "--site",
-            "Tokyo HQ",
+            site,
             "--admin-email",
             &format!("admin@{slug}.example"),
             "--admin-name",
-            "Admin",
+            admin_name,
         ]);
         assert!(
             out.status.success(),

@@ -28,6 +28,8 @@ pub struct Received {
     pub rcpt_to: Vec<String>,
     /// The raw message.
     pub data: Vec<u8>,
+    /// When the message was accepted.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -161,6 +163,7 @@ impl SmtpSink {
                     mail_from: from.clone(),
                     rcpt_to: rcpt.clone(),
                     data,
+                    at: std::time::Instant::now(),
                 });
                 write.write_all(b"250 OK queued\r\n").await?;
             } else if upper == "RSET" {

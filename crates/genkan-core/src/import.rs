@@ -1,12 +1,27 @@
-//! Reading a user import file: the encoding (UTF-8 with or without BOM, else
-//! Shift_JIS), the header row, and every data row checked on its own.
+//! Reading a user import file (pure: bytes in, users or problems out): the encoding
+//! (UTF-8 with or without BOM, else Shift_JIS), the header row, and every data row
+//! checked on its own.
 
 use std::collections::HashMap;
 
-use genkan_core::access::Role;
-use genkan_core::appointment::FieldError;
-use genkan_core::text::{DisplayName, EmailAddress};
-use genkan_store::import::ImportUser;
+use crate::access::Role;
+use crate::appointment::FieldError;
+use crate::text::{DisplayName, EmailAddress};
+
+/// One valid row of an import file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportUser {
+    /// The row's number in the file (for error reports).
+    pub row: usize,
+    /// Sign-in and invitation address.
+    pub email: EmailAddress,
+    /// Name.
+    pub name: DisplayName,
+    /// Role.
+    pub role: Role,
+    /// Group names (created when missing).
+    pub groups: Vec<String>,
+}
 
 /// Largest accepted file.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -148,7 +163,7 @@ fn check_header(names: &[String]) -> Result<HashMap<&'static str, usize>, FilePr
     }
 }
 
-fn text_problem(row: usize, field: &'static str, e: &genkan_core::text::TextError) -> RowProblem {
+fn text_problem(row: usize, field: &'static str, e: &crate::text::TextError) -> RowProblem {
     RowProblem {
         row,
         field,

@@ -2,6 +2,7 @@
 //!
 //! - [`clock`]: the injectable clock every time-dependent rule uses.
 //! - [`id`]: typed identifiers.
+//! - [`import`]: reading user import files (CSV, UTF-8 or Shift_JIS).
 //! - [`text`]: validated user-supplied strings (names, e-mail addresses, phones).
 //! - [`tenant`]: tenants, sites and their time zones.
 //! - [`access`]: roles, principals and what each may see or do.
@@ -9,9 +10,13 @@
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
 //! - [`password`]: the password policy.
 //! - [`search`]: search tokens for names and companies.
+//! - [`security`]: a tenant's second-factor policy and address allowlist.
+//! - [`throttle`]: per-account sign-in delays and locks.
+//! - [`totp`]: one-time passwords (RFC 6238) and recovery codes.
 //! - [`visit`]: the check-in / check-out rules and their typed refusals.
 //! - [`notification`]: what must be told to whom (not how it is delivered).
 //! - [`audit`]: audit events and their hash chain.
+//! - [`webhook`]: signatures of the generic webhooks (sign and verify).
 //! - [`wire`]: the versioned kiosk API types shared by server and kiosk.
 #![forbid(unsafe_code)]
 
@@ -20,13 +25,18 @@ pub mod appointment;
 pub mod audit;
 pub mod clock;
 pub mod id;
+pub mod import;
 pub mod notification;
 pub mod pass;
 pub mod password;
 pub mod search;
+pub mod security;
 pub mod tenant;
 pub mod text;
+pub mod throttle;
+pub mod totp;
 pub mod visit;
+pub mod webhook;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

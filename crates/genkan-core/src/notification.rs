@@ -60,6 +60,18 @@ pub enum MessageKind {
     UserInvitation,
     /// A staff member asked to reset their password.
     PasswordReset,
+    /// A reception kiosk stopped reporting (told to the tenant's admins).
+    KioskSilent,
+    /// The visitor's reminder the day before the visit.
+    Reminder,
+    /// The host's visitor has not arrived some minutes after the start.
+    NoShow,
+    /// An invitation could not be delivered (rejected address, bounce): told to the host.
+    InvitationFailed,
+    /// An operator notice (incident, maintenance, SLA change, end of service) to a tenant's admins.
+    Notice,
+    /// An alert to the operator (a failed backup or restore drill).
+    OperatorAlert,
 }
 
 impl MessageKind {
@@ -72,6 +84,12 @@ impl MessageKind {
             Self::HostArrival => "host_arrival",
             Self::UserInvitation => "user_invitation",
             Self::PasswordReset => "password_reset",
+            Self::KioskSilent => "kiosk_silent",
+            Self::Reminder => "reminder",
+            Self::NoShow => "no_show",
+            Self::InvitationFailed => "invitation_failed",
+            Self::Notice => "notice",
+            Self::OperatorAlert => "operator_alert",
         }
     }
 
@@ -84,6 +102,12 @@ impl MessageKind {
             Self::HostArrival,
             Self::UserInvitation,
             Self::PasswordReset,
+            Self::KioskSilent,
+            Self::Reminder,
+            Self::NoShow,
+            Self::InvitationFailed,
+            Self::Notice,
+            Self::OperatorAlert,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -102,6 +126,13 @@ pub enum DeliveryStatus {
     Sent,
     /// Gave up after the last attempt or a permanent failure.
     Dead,
+    /// Sent, and the channel itself confirmed it reached its destination (Slack
+    /// API, Chatwork, a webhook's own answer). Shown in the ledger; stored as `sent`
+    /// with a delivery time.
+    Delivered,
+    /// The host replied to the alert. Shown in the ledger; stored as `sent` with an
+    /// acknowledgement time.
+    Acknowledged,
 }
 
 impl DeliveryStatus {
@@ -112,14 +143,23 @@ impl DeliveryStatus {
             Self::Sending => "sending",
             Self::Sent => "sent",
             Self::Dead => "dead",
+            Self::Delivered => "delivered",
+            Self::Acknowledged => "acknowledged",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Queued, Self::Sending, Self::Sent, Self::Dead]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Queued,
+            Self::Sending,
+            Self::Sent,
+            Self::Dead,
+            Self::Delivered,
+            Self::Acknowledged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

@@ -40,6 +40,21 @@ pub fn match_expression(column: &str, query: &str) -> Option<String> {
     }
 }
 
+/// `query` as a LIKE pattern matching text that contains it (`\\` escapes `%`, `_`
+/// and itself; use with `LIKE ? ESCAPE '\\'`).
+pub fn like_pattern(query: &str) -> String {
+    let mut p = String::with_capacity(query.len() + 2);
+    p.push('%');
+    for c in query.trim().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +66,11 @@ mod tests {
         assert_eq!(tokens("Sato"), "sa at to o");
         assert_eq!(tokens("林"), "林");
         assert_eq!(compact("Sato-Hanako 様"), "satohanako様");
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
     }
 
     #[test]

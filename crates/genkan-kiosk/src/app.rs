@@ -17,6 +17,7 @@ use crate::credential::CredentialStore;
 use crate::decode;
 use crate::frames::{CameraState, FramePump, FrameSink, SourceFactory};
 use crate::net::{Network, Reply};
+use crate::offline::sync::{Health, LinkEvent};
 use crate::session::Session;
 use crate::ui::{self, KioskAdapter, MainWindow};
 
@@ -48,6 +49,9 @@ struct App {
     network: Network,
     pinned_locale: Option<Locale>,
     shown_locale: Cell<Option<Locale>>,
+    /// Frames come from image files (reported as such in heartbeats).
+    demo: bool,
+    reported: RefCell<Option<Health>>,
 }
 
 impl ui::Act for App {
@@ -71,6 +75,18 @@ impl App {
             self.shown_locale.set(Some(locale));
         }
         ui::apply(&self.ui, &reception);
+        let health = Health {
+            camera: if self.demo {
+                genkan_core::wire::v1::camera_state::IMAGES
+            } else {
+                reception.camera().heartbeat()
+            },
+            last_scan_at: reception.last_scan_at(),
+        };
+        if self.reported.borrow().as_ref() != Some(&health) {
+            self.network.report_health(health.clone());
+            *self.reported.borrow_mut() = Some(health);
+        }
     }
 
     fn handle(&self, event: Event) {
@@ -84,12 +100,37 @@ impl App {
             Event::Reply(Reply::Answered { request_id, answer }) => {
                 let mut answer = Some(answer);
                 self.act(&mut |r| {
-                    if let Some(answer) = answer.take() {
-                        r.answered(&request_id, answer);
+                    answer
+                        .take()
+                        .and_then(|answer| r.answered(&request_id, answer))
+                });
+            }
+            Event::Reply(Reply::Hosts { query, result }) => {
+                let mut result = Some(result);
+                self.act(&mut |r| {
+                    if let Some(result) = result.take() {
+                        r.hosts_found(&query, result);
                     }
                     None
                 });
             }
+            Event::Reply(Reply::HostReplied { visit_id, reply }) => self.act(&mut |r| {
+                r.host_replied(visit_id, &reply);
+                None
+            }),
+            Event::Reply(Reply::Link(event)) => {
+                if event == LinkEvent::Revoked {
+                    tracing::error!("the server revoked this kiosk; pair it again");
+                }
+                self.act(&mut |r| {
+                    r.network_changed(event == LinkEvent::Online);
+                    None
+                });
+            }
+            Event::Reply(Reply::Logo(png)) => match image::load_from_memory(&png) {
+                Ok(logo) => ui::show_logo(&self.ui, &logo.to_rgba8()),
+                Err(e) => tracing::warn!(error = %e, "the logo is not an image"),
+            },
             Event::Reply(Reply::Paired(outcome)) => {
                 let mut outcome = Some(outcome);
                 self.act(&mut |r| {
@@ -176,20 +217,32 @@ fn frame_source(args: &RunArgs) -> anyhow::Result<(SourceFactory, Duration)> {
             Duration::from_millis(1000 / u64::from(DEMO_FPS)),
         ));
     }
-    camera_source(args.camera)
+    camera_source(args.camera, args.resolution)
 }
 
 #[cfg(feature = "camera")]
-fn camera_source(index: Option<u32>) -> anyhow::Result<(SourceFactory, Duration)> {
+fn camera_source(
+    index: Option<u32>,
+    resolution: crate::cli::Resolution,
+) -> anyhow::Result<(SourceFactory, Duration)> {
     let index = index.unwrap_or(0);
     Ok((
-        Box::new(move || Box::new(crate::frames::camera::CameraSource::new(index, 1280, 720))),
+        Box::new(move || {
+            Box::new(crate::frames::camera::CameraSource::new(
+                index,
+                resolution.width,
+                resolution.height,
+            ))
+        }),
         Duration::ZERO,
     ))
 }
 
 #[cfg(not(feature = "camera"))]
-fn camera_source(index: Option<u32>) -> anyhow::Result<(SourceFactory, Duration)> {
+fn camera_source(
+    index: Option<u32>,
+    _resolution: crate::cli::Resolution,
+) -> anyhow::Result<(SourceFactory, Duration)> {
     if index.is_some() {
         tracing::warn!(
             "built without the `camera` feature: no camera; use --images DIR or the code pad"
@@ -215,7 +268,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
         .or_else(|| session.as_ref().map(|s| s.stored.server_url.clone()))
         .unwrap_or_default();
     let mut reception = Reception::new(
-        clock,
+        Arc::clone(&clock),
         Settings {
             paired: session.is_some(),
             default_locale: pinned_locale.unwrap_or(Locale::Ja),
@@ -233,18 +286,22 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     let replies = sink.clone();
     let paired = session.is_some();
-    let network = Network::start(store, session, move |reply| {
+    let network = Network::start(store, session, Arc::clone(&clock), move |reply| {
         replies.send(Event::Reply(reply))
     })
     .context("starting the network thread")?;
     ui.global::<KioskAdapter<'_>>()
         .set_demo(args.images.is_some());
+    ui.global::<KioskAdapter<'_>>()
+        .set_kiosk_mode(args.fullscreen);
     let app = Rc::new(App {
         ui,
         reception: RefCell::new(reception),
         network,
         pinned_locale,
         shown_locale: Cell::new(None),
+        demo: args.images.is_some(),
+        reported: RefCell::new(None),
     });
     APP.with(|a| *a.borrow_mut() = Some(Rc::clone(&app)));
     ui::connect(&app.ui, &Rc::downgrade(&app));
@@ -255,8 +312,14 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
         use ui::Act as _;
         app.act(&mut |r| r.pair(&server_url, code));
     }
-    let pump = FramePump::start(source, decode::default_decoder(), Arc::new(sink), interval)
-        .context("starting the frame threads")?;
+    let pump = FramePump::start(
+        source,
+        decode::default_decoder(),
+        Arc::new(sink),
+        interval,
+        clock,
+    )
+    .context("starting the frame threads")?;
 
     let ticker = slint::Timer::default();
     let weak = Rc::downgrade(&app);

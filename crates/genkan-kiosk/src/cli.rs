@@ -1,5 +1,6 @@
-//! The command line: `run` (the default), `pair`, `decode`, `checkin`, `checkout`, `render`.
-//! Subcommands and their JSON output are kept stable for scripts and tests.
+//! The command line: `run` (the default), `pair`, `decode`, `checkin`, `checkout`,
+//! `sync`, `journal`, `cameras`, `render`. Subcommands and their JSON output are kept
+//! stable for scripts and tests.
 
 use std::path::PathBuf;
 
@@ -40,6 +41,18 @@ pub enum Command {
     Checkin(PresentArgs),
     /// Checks a visitor out, like `checkin`.
     Checkout(PresentArgs),
+    /// Talks to the server once as the running kiosk does in the background: replays
+    /// the offline journal in order, then refreshes the roster. Prints
+    /// `{"replayed": [[request_id, visit_id]…], "refused": [[request_id, code]…],
+    /// "journal_length": n, "roster_passes": n|null, "stopped": why|null}`.
+    /// Exit status 0 when the journal is empty afterwards, 3 when entries remain.
+    Sync(SyncArgs),
+    /// Prints what the kiosk holds offline, without names:
+    /// `{"journal_length": n, "roster_passes": n|null, "roster_generated_at": …}`.
+    Journal(ConfigDirArgs),
+    /// Lists the cameras (needs a build with the `camera` feature): one JSON line each,
+    /// `{"index": …, "name": …}`.
+    Cameras,
     /// Renders one screen with sample data to a PNG file, without a display.
     Render(RenderArgs),
 }
@@ -56,9 +69,12 @@ pub struct RunArgs {
     /// Seconds each image of `--images` stays in front of the "camera".
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
     pub seconds_per_image: f32,
-    /// Camera number (0 = /dev/video0). Needs a build with the `camera` feature.
+    /// Camera number (0 = /dev/video0; see `cameras`). Needs a build with the `camera` feature.
     #[arg(long, value_name = "N")]
     pub camera: Option<u32>,
+    /// The camera resolution to ask for (the closest the camera offers is used).
+    #[arg(long, value_name = "WxH", default_value = "1280x720", value_parser = parse_resolution)]
+    pub resolution: Resolution,
     /// Fill the screen.
     #[arg(long)]
     pub fullscreen: bool,
@@ -95,9 +111,46 @@ pub struct DecodeArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// A camera resolution, `WIDTHxHEIGHT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolution {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Default for Resolution {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+        }
+    }
+}
+
+/// Reads `1280x720`.
+fn parse_resolution(s: &str) -> Result<Resolution, String> {
+    let (w, h) = s
+        .trim()
+        .split_once(['x', 'X'])
+        .ok_or_else(|| "expected WIDTHxHEIGHT, e.g. 1280x720".to_owned())?;
+    let dim = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (16..=8192).contains(n))
+            .ok_or_else(|| format!("{v:?} is not a size from 16 to 8192"))
+    };
+    Ok(Resolution {
+        width: dim(w)?,
+        height: dim(h)?,
+    })
+}
+
 /// Options of `checkin` and `checkout`.
 #[derive(Debug, Clone, Args)]
-#[command(group(clap::ArgGroup::new("pass").required(true).args(["image", "code"])))]
+#[command(group(clap::ArgGroup::new("pass").required(true).args(["image", "code", "token"])))]
 pub struct PresentArgs {
     /// Server URL (default: the one stored at pairing).
     #[arg(long, value_name = "URL")]
@@ -108,12 +161,39 @@ pub struct PresentArgs {
     /// The 8-digit fallback code.
     #[arg(long, value_name = "DIGITS")]
     pub code: Option<String>,
+    /// The QR code's text (`GK1…`), as a scanner would read it.
+    #[arg(long, value_name = "TEXT")]
+    pub token: Option<String>,
+    /// `checkin` only: when the server cannot be reached, check the pass against the
+    /// stored roster and journal the check-in, as the running kiosk does. The answer
+    /// then has `"offline": true` and the journaled `offline_at`.
+    #[arg(long)]
+    pub offline_ok: bool,
     /// Where the credential is stored.
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
     /// Reuse a request id to retry a request safely (default: a new random one).
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
+}
+
+/// Options of `sync`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// Server URL (default: the one stored at pairing).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Where the credential, roster and journal are kept.
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// Options of commands that only read the config directory.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigDirArgs {
+    /// Where the credential, roster and journal are kept.
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
 }
 
 /// Options of `render`.
@@ -137,6 +217,9 @@ pub struct RenderArgs {
     /// For `--screen error`: which problem.
     #[arg(long, value_enum, default_value_t = ProblemArg::Unknown)]
     pub problem: ProblemArg,
+    /// A logo (PNG or JPEG) to show in the top bar, as the server would send it.
+    #[arg(long, value_name = "FILE")]
+    pub logo: Option<PathBuf>,
 }
 
 /// A language on the command line.
@@ -174,6 +257,12 @@ pub enum ScreenArg {
     CodeEntry,
     /// First start.
     Pairing,
+    /// The walk-in form with a host search.
+    WalkIn,
+    /// A welcome while offline ("your host will be told once the network is back").
+    OfflineWelcome,
+    /// A welcome with the host's reply.
+    HostReply,
 }
 
 /// A problem for `render --screen error`.
@@ -248,12 +337,43 @@ mod tests {
     }
 
     #[test]
-    fn checkin_needs_exactly_one_of_image_and_code() {
+    fn checkin_needs_exactly_one_of_image_code_and_token() {
         assert!(Cli::try_parse_from(["genkan-kiosk", "checkin"]).is_err());
         assert!(
             Cli::try_parse_from(["genkan-kiosk", "checkin", "--image", "a.png", "--code", "1"])
                 .is_err()
         );
+        assert!(
+            Cli::try_parse_from(["genkan-kiosk", "checkin", "--token", "GK1", "--code", "1"])
+                .is_err()
+        );
         assert!(Cli::try_parse_from(["genkan-kiosk", "checkout", "--code", "12345678"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["genkan-kiosk", "checkin", "--token", "GK1x", "--offline-ok"])
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_camera_resolution_is_read_as_width_by_height() {
+        let cli = Cli::parse_from(["genkan-kiosk", "--camera", "1", "--resolution", "1920x1080"]);
+        assert_eq!(cli.run.camera, Some(1));
+        assert_eq!(
+            cli.run.resolution,
+            Resolution {
+                width: 1920,
+                height: 1080
+            }
+        );
+        assert_eq!(
+            Cli::parse_from(["genkan-kiosk"]).run.resolution,
+            Resolution::default()
+        );
+        for bad in ["1920", "0x0", "axb", "99999x10"] {
+            assert!(
+                Cli::try_parse_from(["genkan-kiosk", "--resolution", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,15 +1,17 @@
-//! HTTP client for the kiosk API (`/api/kiosk/v1`), speaking the shared wire types.
+//! HTTP client for the kiosk API (`/api/kiosk/v1`), speaking the shared wire types,
+//! and the [`KioskApi`] trait through which the rest of the kiosk uses it (tests put
+//! a fake server behind the same trait).
 //!
 //! Answers are classified once, here: a success body, a refusal (the server's
 //! `ErrorBody`, matched on its `code` rather than the HTTP status), or a transport
-//! failure, which the kiosk shows as "cannot reach the server" (and where the offline
-//! journal will take over later).
+//! failure, where the offline desk takes over check-ins.
 
+use std::future::Future;
 use std::time::Duration;
 
 use genkan_core::wire::v1::{
-    CheckInResponse, CheckOutResponse, ErrorBody, KioskConfig, PairRequest, PairResponse,
-    PresentPass,
+    CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, Heartbeat, HostMatch, KioskConfig,
+    PairRequest, PairResponse, PresentPass, ReplyPoll, Roster, WalkInRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -34,6 +36,68 @@ pub enum ClientError {
     /// The server URL itself is unusable.
     #[error("invalid server URL {0:?}: it must start with http:// or https://")]
     InvalidServer(String),
+}
+
+impl ClientError {
+    /// Whether the server is out of reach or out of service, so that check-ins go to
+    /// the offline desk: no answer, an answer that is not ours (a proxy's error page),
+    /// or "busy / unexpected error; nothing was changed".
+    pub fn server_down(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Protocol(_) => true,
+            Self::Refused(body) => {
+                matches!(body.code, ErrorCode::Unavailable | ErrorCode::Internal)
+            }
+            Self::InvalidServer(_) => false,
+        }
+    }
+
+    /// The refusal code, if the server refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Refused(body) => Some(body.code),
+            _ => None,
+        }
+    }
+}
+
+/// The kiosk API as the rest of the kiosk uses it.
+pub trait KioskApi: Send + Sync + 'static {
+    /// `GET /config`.
+    fn config(&self) -> impl Future<Output = Result<KioskConfig, ClientError>> + Send;
+    /// `POST /check-in`; `budget` shortens the wait (when the server is believed down).
+    fn check_in(
+        &self,
+        pass: &PresentPass,
+        budget: Option<Duration>,
+    ) -> impl Future<Output = Result<CheckInResponse, ClientError>> + Send;
+    /// `POST /check-out`.
+    fn check_out(
+        &self,
+        pass: &PresentPass,
+    ) -> impl Future<Output = Result<CheckOutResponse, ClientError>> + Send;
+    /// `GET /roster`.
+    fn roster(&self) -> impl Future<Output = Result<Roster, ClientError>> + Send;
+    /// `POST /heartbeat`.
+    fn heartbeat(&self, beat: &Heartbeat) -> impl Future<Output = Result<(), ClientError>> + Send;
+    /// `GET /hosts?q=`.
+    fn hosts(
+        &self,
+        query: &str,
+    ) -> impl Future<Output = Result<Vec<HostMatch>, ClientError>> + Send;
+    /// `POST /walk-in`.
+    fn walk_in(
+        &self,
+        request: &WalkInRequest,
+    ) -> impl Future<Output = Result<CheckInResponse, ClientError>> + Send;
+    /// `GET /visits/{id}/reply?wait_ms=`: waits up to `wait` for the host's reply.
+    fn reply(
+        &self,
+        visit_id: i64,
+        wait: Duration,
+    ) -> impl Future<Output = Result<ReplyPoll, ClientError>> + Send;
+    /// `GET /logo`: PNG bytes.
+    fn logo(&self) -> impl Future<Output = Result<Vec<u8>, ClientError>> + Send;
 }
 
 /// A client bound to one server and, once paired, one kiosk credential.
@@ -91,6 +155,87 @@ impl KioskClient {
         self.post("check-out", pass).await
     }
 
+    /// `POST /check-in` giving up after `budget`.
+    pub async fn check_in_within(
+        &self,
+        pass: &PresentPass,
+        budget: Duration,
+    ) -> Result<CheckInResponse, ClientError> {
+        self.send(
+            self.authed(self.http.post(self.url("check-in")).json(pass))
+                .timeout(budget),
+        )
+        .await
+    }
+
+    /// `GET /roster`: the passes this kiosk may verify offline.
+    pub async fn roster(&self) -> Result<Roster, ClientError> {
+        self.send(self.authed(self.http.get(self.url("roster"))))
+            .await
+    }
+
+    /// `POST /heartbeat`.
+    pub async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), ClientError> {
+        let response = self
+            .authed(self.http.post(self.url("heartbeat")).json(beat))
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| unreachable(&e))?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        classify::<serde_json::Value>(status, &body).map(|_| ())
+    }
+
+    /// `GET /hosts?q=`: a few hosts whose name contains `query` (3 characters or more).
+    pub async fn hosts(&self, query: &str) -> Result<Vec<HostMatch>, ClientError> {
+        let url = self.url_with("hosts", &[("q", query)])?;
+        self.send(self.authed(self.http.get(url))).await
+    }
+
+    /// `POST /walk-in`.
+    pub async fn walk_in(&self, request: &WalkInRequest) -> Result<CheckInResponse, ClientError> {
+        self.post("walk-in", request).await
+    }
+
+    /// `GET /visits/{id}/reply?wait_ms=`: long-polls for the host's reply.
+    pub async fn reply(&self, visit_id: i64, wait: Duration) -> Result<ReplyPoll, ClientError> {
+        let wait_ms = wait.as_millis().to_string();
+        let url = self.url_with(
+            &format!("visits/{visit_id}/reply"),
+            &[("wait_ms", wait_ms.as_str())],
+        )?;
+        self.send(
+            self.authed(self.http.get(url))
+                // The server holds the request for `wait`: allow for it.
+                .timeout(wait + REQUEST_TIMEOUT),
+        )
+        .await
+    }
+
+    /// `GET /logo`: the tenant's logo (PNG).
+    pub async fn logo(&self) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .authed(self.http.get(self.url("logo")))
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| unreachable(&e))?;
+        if (200..300).contains(&status) {
+            return Ok(body.to_vec());
+        }
+        classify::<serde_json::Value>(status, &body).map(|_| Vec::new())
+    }
+
+    /// `path` with a query string, each value encoded.
+    fn url_with(&self, path: &str, query: &[(&str, &str)]) -> Result<reqwest::Url, ClientError> {
+        reqwest::Url::parse_with_params(&self.url(path), query)
+            .map_err(|e| ClientError::InvalidServer(format!("{}: {e}", self.base)))
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.base)
     }
@@ -119,6 +264,43 @@ impl KioskClient {
         let status = response.status();
         let body = response.bytes().await.map_err(|e| unreachable(&e))?;
         classify(status.as_u16(), &body)
+    }
+}
+
+impl KioskApi for KioskClient {
+    async fn config(&self) -> Result<KioskConfig, ClientError> {
+        KioskClient::config(self).await
+    }
+    async fn check_in(
+        &self,
+        pass: &PresentPass,
+        budget: Option<Duration>,
+    ) -> Result<CheckInResponse, ClientError> {
+        match budget {
+            Some(budget) => self.check_in_within(pass, budget).await,
+            None => KioskClient::check_in(self, pass).await,
+        }
+    }
+    async fn check_out(&self, pass: &PresentPass) -> Result<CheckOutResponse, ClientError> {
+        KioskClient::check_out(self, pass).await
+    }
+    async fn roster(&self) -> Result<Roster, ClientError> {
+        KioskClient::roster(self).await
+    }
+    async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), ClientError> {
+        KioskClient::heartbeat(self, beat).await
+    }
+    async fn hosts(&self, query: &str) -> Result<Vec<HostMatch>, ClientError> {
+        KioskClient::hosts(self, query).await
+    }
+    async fn walk_in(&self, request: &WalkInRequest) -> Result<CheckInResponse, ClientError> {
+        KioskClient::walk_in(self, request).await
+    }
+    async fn reply(&self, visit_id: i64, wait: Duration) -> Result<ReplyPoll, ClientError> {
+        KioskClient::reply(self, visit_id, wait).await
+    }
+    async fn logo(&self) -> Result<Vec<u8>, ClientError> {
+        KioskClient::logo(self).await
     }
 }
 

@@ -1,25 +1,30 @@
 //! The reception state machine (scan → verify → welcome/error → back), UI-free and unit-tested.
 //!
 //! Everything that happens at the kiosk arrives here as a method call on the UI
-//! thread: a decoded frame, a key on the code pad, an answer from the server, a timer
-//! tick. The controller decides the screen and returns [`Effect`]s for the network
-//! side; the adapters copy its state into the Slint globals. Time comes from an
-//! injected [`Clock`], so tests move it instead of sleeping.
+//! thread: a decoded frame, a key on the code pad, an answer from the server (or the
+//! offline desk), a host's reply, a timer tick. The controller decides the screen and
+//! returns [`Effect`]s for the network side; the adapters copy its state into the
+//! Slint globals. Time comes from an injected [`Clock`], so tests move it instead of
+//! sleeping. The walk-in form lives in [`walk_in`].
 
+mod code_pad;
+mod pairing;
 mod types;
+pub mod walk_in;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::Clock;
-use genkan_core::pass::{FallbackCode, PassToken};
-use genkan_core::wire::v1::{KioskConfig, PresentPass};
+use genkan_core::pass::PassToken;
+use genkan_core::wire::v1::{HostReply, KioskConfig, PresentPass, WalkInOptions};
 
 use crate::frames::CameraState;
 pub use types::{
-    Answer, Branding, Effect, Farewell, Greeting, Locale, Mode, Pairing, PairingIssue, Problem,
-    Screen,
+    Answer, Branding, Effect, Farewell, Greeting, Locale, Mode, OfflineWelcome, Pairing,
+    PairingIssue, Problem, Screen,
 };
+pub use walk_in::{WalkIn, WalkInIssue};
 
 /// Length of a fallback code.
 pub const CODE_LEN: usize = 8;
@@ -40,6 +45,10 @@ pub struct Timing {
     pub idle: Duration,
     /// A request without an answer counts as "cannot reach the server".
     pub verifying: Duration,
+    /// The walk-in form without a touch (typing a name takes longer than a code).
+    pub walk_in: Duration,
+    /// The welcome screen once the host's reply is shown on it.
+    pub reply_shown: Duration,
 }
 
 impl Default for Timing {
@@ -51,6 +60,8 @@ impl Default for Timing {
             error: Duration::seconds(12),
             idle: Duration::seconds(30),
             verifying: Duration::seconds(10),
+            walk_in: Duration::seconds(90),
+            reply_shown: Duration::seconds(12),
         }
     }
 }
@@ -70,13 +81,19 @@ pub struct Settings {
     pub timing: Timing,
 }
 
-/// A pass sent to the server whose final answer is still open (kept after "cannot
-/// reach the server" so a retry reuses its request id).
+/// A request whose final answer is still open (kept after "cannot reach the server"
+/// so a retry sends the same effect, with the same request id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pending {
-    mode: Mode,
-    pass: PresentPass,
+    request_id: String,
+    effect: Effect,
     sent_at: DateTime<Utc>,
+}
+
+impl Pending {
+    fn is_walk_in(&self) -> bool {
+        matches!(self.effect, Effect::WalkIn(_))
+    }
 }
 
 /// The reception controller.
@@ -101,6 +118,11 @@ pub struct Reception {
     problem: Option<Problem>,
     pairing: Pairing,
     branding: Option<Branding>,
+    online: bool,
+    last_scan_at: Option<DateTime<Utc>>,
+    walk_in_options: WalkInOptions,
+    walk_in: WalkIn,
+    reply_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Reception {
@@ -146,6 +168,11 @@ impl Reception {
                 ..Pairing::default()
             },
             branding: None,
+            online: true,
+            last_scan_at: None,
+            walk_in_options: WalkInOptions::default(),
+            walk_in: WalkIn::default(),
+            reply_at: None,
         }
     }
 
@@ -201,6 +228,18 @@ impl Reception {
     pub fn branding(&self) -> Option<&Branding> {
         self.branding.as_ref()
     }
+    /// Whether the server answers (false: check-ins go to the offline desk).
+    pub fn online(&self) -> bool {
+        self.online
+    }
+    /// The last successful check-in or check-out (for the heartbeat).
+    pub fn last_scan_at(&self) -> Option<DateTime<Utc>> {
+        self.last_scan_at
+    }
+    /// What the walk-in form asks, from the server's configuration.
+    pub fn walk_in_options(&self) -> WalkInOptions {
+        self.walk_in_options
+    }
 
     /// The fraction of the current screen's time still left before the automatic
     /// return to scanning (1 → 0); 1 on screens that stay.
@@ -208,10 +247,7 @@ impl Reception {
         let Some(limit) = self.screen_limit() else {
             return 1.0;
         };
-        let since = match self.screen {
-            Screen::CodeEntry => self.last_touch,
-            _ => self.screen_since,
-        };
+        let since = self.limit_since();
         let left = (limit - (self.clock.now() - since))
             .num_milliseconds()
             .max(0);
@@ -232,51 +268,15 @@ impl Reception {
             *seen = now;
             return None;
         }
-        if matches!(self.screen, Screen::Pairing | Screen::Verifying) {
+        // Nor while someone types on the walk-in form (a pass seen in the background).
+        if matches!(
+            self.screen,
+            Screen::Pairing | Screen::Verifying | Screen::WalkIn
+        ) {
             return None;
         }
         self.last_pass = Some((token.clone(), now));
         Some(self.present(None, Some(token)))
-    }
-
-    /// Opens the code pad (from any screen but pairing and verifying).
-    pub fn open_code_entry(&mut self) {
-        if matches!(self.screen, Screen::Pairing | Screen::Verifying) {
-            return;
-        }
-        self.touch();
-        self.code.clear();
-        self.go(Screen::CodeEntry);
-    }
-
-    /// A digit key.
-    pub fn code_digit(&mut self, digit: u8) {
-        self.touch();
-        if self.screen == Screen::CodeEntry && digit < 10 && self.code.len() < CODE_LEN {
-            self.code.push(char::from(b'0' + digit));
-        }
-    }
-
-    /// The erase key: removes the last digit.
-    pub fn code_erase(&mut self) {
-        self.touch();
-        self.code.pop();
-    }
-
-    /// The clear key: removes all digits.
-    pub fn code_clear(&mut self) {
-        self.touch();
-        self.code.clear();
-    }
-
-    /// The confirm key: sends the code once all 8 digits are there.
-    pub fn code_submit(&mut self) -> Option<Effect> {
-        self.touch();
-        if self.screen != Screen::CodeEntry {
-            return None;
-        }
-        let code = FallbackCode::parse(&self.code).ok()?;
-        Some(self.present(Some(code.as_str().to_owned()), None))
     }
 
     /// "Back": returns to the scan screen.
@@ -288,6 +288,10 @@ impl Reception {
         // Leaving a welcome or goodbye means the next visitor comes: their language
         // and mode start fresh. From the code pad or an error, the same person goes on.
         let done = matches!(self.screen, Screen::Welcome | Screen::CheckedOut);
+        if self.screen == Screen::WalkIn {
+            // Whoever leaves the form takes what they typed with them.
+            self.walk_in = WalkIn::default();
+        }
         self.reset(done);
     }
 
@@ -300,10 +304,7 @@ impl Reception {
         self.touch();
         let pending = self.pending.as_mut()?;
         pending.sent_at = self.clock.now();
-        let effect = Effect::Present {
-            mode: pending.mode,
-            pass: pending.pass.clone(),
-        };
+        let effect = pending.effect.clone();
         self.problem = None;
         self.go(Screen::Verifying);
         Some(effect)
@@ -331,6 +332,7 @@ impl Reception {
     /// The server's kiosk configuration arrived.
     pub fn configured(&mut self, config: &KioskConfig) {
         self.checkout_enabled = config.checkout_enabled;
+        self.walk_in_options = config.walk_in;
         if !self.checkout_enabled {
             self.mode = Mode::CheckIn;
         }
@@ -347,6 +349,27 @@ impl Reception {
         });
     }
 
+    /// The server stopped or started answering.
+    pub fn network_changed(&mut self, online: bool) {
+        self.online = online;
+    }
+
+    /// The host answered the alert of `visit_id`: shown if that visitor's welcome is
+    /// still on screen, which then stays a little longer so it can be read.
+    pub fn host_replied(&mut self, visit_id: i64, reply: &HostReply) {
+        if self.screen != Screen::Welcome {
+            return;
+        }
+        let Some(greeting) = self.greeting.as_mut() else {
+            return;
+        };
+        if greeting.visit_id != Some(visit_id) || greeting.reply == Some(reply.kind) {
+            return;
+        }
+        greeting.reply = Some(reply.kind);
+        self.reply_at = Some(self.clock.now());
+    }
+
     /// Keeps the default language given on the command line, over the server's.
     pub fn pin_locale(&mut self, locale: Locale) {
         self.default_locale = locale;
@@ -354,32 +377,57 @@ impl Reception {
     }
 
     /// The answer to the request `request_id`. Answers to requests that are no longer
-    /// awaited are ignored.
-    pub fn answered(&mut self, request_id: &str, answer: Answer) {
-        if self
-            .pending
-            .as_ref()
-            .is_none_or(|p| p.pass.request_id != request_id)
-        {
+    /// awaited are ignored. A welcome from the server asks to watch for the host's reply.
+    pub fn answered(&mut self, request_id: &str, answer: Answer) -> Option<Effect> {
+        let Some(pending) = self.pending.as_ref().filter(|p| p.request_id == request_id) else {
             tracing::debug!(request_id, "ignoring an answer nobody waits for");
-            return;
-        }
+            return None;
+        };
+        let walk_in = pending.is_walk_in();
         self.problem = None;
         match answer {
             Answer::CheckedIn(visit) => {
                 self.pending = None;
                 self.mode = Mode::CheckIn;
+                self.last_scan_at = Some(self.clock.now());
                 self.switch_to_visitor_locale(&visit.locale);
+                let visit_id = visit.visit_id;
                 self.greeting = Some(Greeting {
                     visitor_name: visit.visitor_name,
                     visitor_company: visit.visitor_company.filter(|c| !c.trim().is_empty()),
                     host_name: visit.host_name,
                     host_notified: visit.host_notified,
+                    visit_id: Some(visit_id),
+                    offline: false,
+                    reply: None,
+                });
+                self.walk_in = WalkIn::default();
+                self.go(Screen::Welcome);
+                return Some(Effect::WatchReply {
+                    visit_id,
+                    wait: self.timing.welcome.to_std().unwrap_or_default(),
+                });
+            }
+            Answer::OfflineCheckedIn(welcome) => {
+                self.pending = None;
+                self.mode = Mode::CheckIn;
+                self.last_scan_at = Some(welcome.offline_at);
+                self.online = false;
+                self.switch_to_visitor_locale(&welcome.locale);
+                self.greeting = Some(Greeting {
+                    visitor_name: welcome.visitor_name,
+                    visitor_company: None,
+                    host_name: welcome.host_name,
+                    host_notified: false,
+                    visit_id: None,
+                    offline: true,
+                    reply: None,
                 });
                 self.go(Screen::Welcome);
             }
             Answer::CheckedOut(visit) => {
                 self.pending = None;
+                self.last_scan_at = Some(self.clock.now());
                 // The next pass in front of the camera is someone arriving.
                 self.mode = Mode::CheckIn;
                 self.switch_to_visitor_locale(&visit.locale);
@@ -387,6 +435,10 @@ impl Reception {
                     visitor_name: visit.visitor_name,
                 });
                 self.go(Screen::CheckedOut);
+            }
+            Answer::Refused(error) if walk_in => {
+                self.pending = None;
+                self.walk_in_refused(error.code);
             }
             Answer::Refused(error) => {
                 self.pending = None;
@@ -401,42 +453,7 @@ impl Reception {
                 self.fail(Problem::ServerError);
             }
         }
-    }
-
-    /// "Pair" on the pairing screen.
-    pub fn pair(&mut self, server_url: &str, code: &str) -> Option<Effect> {
-        if self.screen != Screen::Pairing || self.pairing.busy {
-            return None;
-        }
-        let (server_url, code) = (server_url.trim(), code.trim());
-        self.pairing.server_url = server_url.to_owned();
-        if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
-            self.pairing.issue = Some(PairingIssue::InvalidServer);
-            return None;
-        }
-        if code.is_empty() {
-            self.pairing.issue = Some(PairingIssue::WrongCode);
-            return None;
-        }
-        self.pairing.busy = true;
-        self.pairing.issue = None;
-        Some(Effect::Pair {
-            server_url: server_url.to_owned(),
-            code: code.to_owned(),
-        })
-    }
-
-    /// The outcome of pairing.
-    pub fn paired(&mut self, outcome: Result<Branding, PairingIssue>) {
-        self.pairing.busy = false;
-        match outcome {
-            Ok(branding) => {
-                self.pairing.issue = None;
-                self.branding = Some(branding);
-                self.reset(true);
-            }
-            Err(issue) => self.pairing.issue = Some(issue),
-        }
+        None
     }
 
     /// Called a few times a second: returns to scanning when a screen's time is up,
@@ -452,10 +469,7 @@ impl Reception {
             return;
         }
         if let Some(limit) = self.screen_limit() {
-            let since = match self.screen {
-                Screen::CodeEntry => self.last_touch,
-                _ => self.screen_since,
-            };
+            let since = self.limit_since();
             if now - since >= limit {
                 self.reset(true);
             }
@@ -470,26 +484,41 @@ impl Reception {
 
     // ---- internals ----------------------------------------------------------------
 
-    fn present(&mut self, code: Option<String>, token: Option<String>) -> Effect {
+    fn next_request_id(&mut self) -> String {
         self.requests_sent += 1;
+        format!("{}-{:06}", self.request_prefix, self.requests_sent)
+    }
+
+    fn present(&mut self, code: Option<String>, token: Option<String>) -> Effect {
         let pass = PresentPass {
-            request_id: format!("{}-{:06}", self.request_prefix, self.requests_sent),
+            request_id: self.next_request_id(),
             token,
             code,
             offline_at: None,
             token_hash: None,
         };
-        self.pending = Some(Pending {
+        let effect = Effect::Present {
             mode: self.mode,
-            pass: pass.clone(),
+            pass,
+        };
+        self.send(effect)
+    }
+
+    /// Awaits the answer to `effect` on the verifying screen.
+    fn send(&mut self, effect: Effect) -> Effect {
+        let request_id = match &effect {
+            Effect::Present { pass, .. } => pass.request_id.clone(),
+            Effect::WalkIn(request) => request.request_id.clone(),
+            _ => String::new(),
+        };
+        self.pending = Some(Pending {
+            request_id,
+            effect: effect.clone(),
             sent_at: self.clock.now(),
         });
         self.problem = None;
         self.go(Screen::Verifying);
-        Effect::Present {
-            mode: self.mode,
-            pass,
-        }
+        effect
     }
 
     fn fail(&mut self, problem: Problem) {
@@ -506,11 +535,23 @@ impl Reception {
     /// How long the current screen stays by itself, if it does not stay for good.
     fn screen_limit(&self) -> Option<Duration> {
         match self.screen {
+            Screen::Welcome if self.reply_at.is_some() => Some(self.timing.reply_shown),
             Screen::Welcome => Some(self.timing.welcome),
             Screen::CheckedOut => Some(self.timing.checked_out),
             Screen::Error => Some(self.timing.error),
             Screen::CodeEntry => Some(self.timing.idle),
+            Screen::WalkIn => Some(self.timing.walk_in),
             Screen::Pairing | Screen::Scan | Screen::Verifying => None,
+        }
+    }
+
+    /// Since when the current screen's time runs: the last touch on screens one types
+    /// on, the reply on a welcome that shows one, else the screen's start.
+    fn limit_since(&self) -> DateTime<Utc> {
+        match self.screen {
+            Screen::CodeEntry | Screen::WalkIn => self.last_touch,
+            Screen::Welcome => self.reply_at.unwrap_or(self.screen_since),
+            _ => self.screen_since,
         }
     }
 
@@ -521,6 +562,7 @@ impl Reception {
     fn go(&mut self, screen: Screen) {
         self.screen = screen;
         self.screen_since = self.clock.now();
+        self.reply_at = None;
     }
 
     /// Back to the scan screen; `idle` also restores the default language and mode,
@@ -534,6 +576,7 @@ impl Reception {
         if idle {
             self.locale = self.default_locale;
             self.mode = Mode::CheckIn;
+            self.walk_in = WalkIn::default();
         }
         self.go(Screen::Scan);
     }

@@ -6,6 +6,7 @@
 //! - [`frames`]: frame sources (camera, image folder) and the frame/decoder threads.
 //! - [`decode`]: QR decoding behind a small boundary, panics contained.
 //! - [`client`], [`session`], [`net`]: the kiosk API client, pairing and the network thread.
+//! - [`offline`]: the encrypted roster, the offline journal and its replay.
 //! - [`credential`]: the stored device credential.
 //! - [`render`]: headless rendering of screens to PNG.
 //! - [`cli`], [`commands`]: the command line and its scriptable subcommands.
@@ -19,6 +20,7 @@ pub mod credential;
 pub mod decode;
 pub mod frames;
 pub mod net;
+pub mod offline;
 pub mod render;
 pub mod session;
 pub mod ui;
@@ -37,6 +39,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Decode(args)) => commands::decode(&args),
         Some(Command::Checkin(args)) => commands::present(&args, Mode::CheckIn),
         Some(Command::Checkout(args)) => commands::present(&args, Mode::CheckOut),
+        Some(Command::Sync(args)) => commands::sync(&args),
+        Some(Command::Journal(args)) => commands::journal(&args),
+        Some(Command::Cameras) => commands::cameras(),
         Some(Command::Render(args)) => render::render_to_file(&args).map(|()| ExitCode::SUCCESS),
     };
     outcome.unwrap_or_else(|e| {

@@ -1,55 +1,73 @@
 //! The network thread: a small tokio runtime that runs kiosk API requests and reports
 //! each outcome through a callback (which forwards it to the UI thread).
 //!
-//! The controller only sees [`Answer`]s, so an offline journal can later sit here,
-//! between the controller and the client, answering from the roster when the server
-//! is unreachable.
+//! The offline desk sits here, between the controller and the client: when the
+//! server cannot be reached, a check-in is answered from the roster and journaled,
+//! and the background task ([`crate::offline::sync::Background`]) replays the journal
+//! once the server is back. The request functions ([`check_in`], [`watch_reply`], …)
+//! are generic over [`KioskApi`] so tests run them against a fake server.
 
-use std::sync::Arc;
+pub mod requests;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use genkan_core::wire::v1::KioskConfig;
+use genkan_core::Clock;
+use genkan_core::wire::v1::{HostMatch, HostReply, KioskConfig};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use crate::client::ClientError;
-use crate::controller::{Answer, Branding, Effect, Mode, PairingIssue};
+use crate::client::KioskClient;
+use crate::controller::{Answer, Branding, Effect, Mode, PairingIssue, Problem};
 use crate::credential::CredentialStore;
+use crate::offline::OfflineDesk;
+use crate::offline::sync::{Background, Health, LinkEvent};
 use crate::session::{self, Session};
+pub use requests::{answer, check_in, problem, watch_reply};
 
 /// How long to wait before asking again for a configuration that could not be fetched.
 const CONFIG_RETRY: Duration = Duration::from_secs(30);
+/// How often the background task looks at what is due (heartbeat, roster, replay).
+const BACKGROUND_TICK: Duration = Duration::from_secs(5);
 
 /// What the network thread reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// The answer to a presented pass.
+    /// The answer to a presented pass or a walk-in.
     Answered {
-        /// The request id of the presented pass.
+        /// The request id.
         request_id: String,
-        /// What the server said.
+        /// What the server (or the offline desk) said.
         answer: Answer,
     },
     /// Pairing finished.
     Paired(Result<Branding, PairingIssue>),
     /// The kiosk configuration arrived.
     Configured(KioskConfig),
-}
-
-/// Turns a client result into the controller's terms.
-pub fn answer<T>(result: Result<T, ClientError>, ok: impl FnOnce(T) -> Answer) -> Answer {
-    match result {
-        Ok(value) => ok(value),
-        Err(ClientError::Refused(body)) => Answer::Refused(body),
-        Err(ClientError::Unreachable(why)) => Answer::Unreachable(why),
-        Err(e @ (ClientError::Protocol(_) | ClientError::InvalidServer(_))) => {
-            Answer::Failed(e.to_string())
-        }
-    }
+    /// The tenant's logo (PNG bytes).
+    Logo(Vec<u8>),
+    /// Hosts matching a walk-in's search.
+    Hosts {
+        /// The search the matches are for.
+        query: String,
+        /// The matches, or why there are none.
+        result: Result<Vec<HostMatch>, Problem>,
+    },
+    /// A host answered the arrival alert.
+    HostReplied {
+        /// The visit.
+        visit_id: i64,
+        /// The answer.
+        reply: HostReply,
+    },
+    /// The server stopped or started answering, or revoked this kiosk.
+    Link(LinkEvent),
 }
 
 enum Job {
     Run(Effect),
     FetchConfig,
+    Health(Health),
 }
 
 /// Handle to the network thread. Dropping it ends the thread once queued work is done.
@@ -58,22 +76,35 @@ pub struct Network {
     jobs: mpsc::UnboundedSender<Job>,
 }
 
+type Report = Arc<dyn Fn(Reply) + Send + Sync>;
+
 impl Network {
     /// Starts the thread. `session` is the paired session, if any; `report` receives
     /// every outcome (on the network thread: it must hand over, not block).
     pub fn start(
         store: CredentialStore,
         session: Option<Session>,
+        clock: Arc<dyn Clock>,
         report: impl Fn(Reply) + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let (jobs, queue) = mpsc::unbounded_channel();
-        let report: Arc<dyn Fn(Reply) + Send + Sync> = Arc::new(report);
+        let report: Report = Arc::new(report);
         std::thread::Builder::new()
             .name("network".to_owned())
-            .spawn(move || runtime.block_on(serve(store, session, queue, report)))?;
+            .spawn(move || {
+                let worker = Worker {
+                    store,
+                    clock,
+                    report,
+                    linked: None,
+                    health: Arc::new(Mutex::new(Health::default())),
+                    reply_task: None,
+                };
+                runtime.block_on(worker.serve(session, queue));
+            })?;
         Ok(Self { jobs })
     }
 
@@ -88,31 +119,136 @@ impl Network {
     pub fn fetch_config(&self) {
         let _ = self.jobs.send(Job::FetchConfig);
     }
+
+    /// What the next heartbeats report.
+    pub fn report_health(&self, health: Health) {
+        let _ = self.jobs.send(Job::Health(health));
+    }
 }
 
-async fn serve(
+/// A paired kiosk's connection: the client, the offline desk and the link flag.
+struct Linked {
+    api: Arc<KioskClient>,
+    desk: Arc<Mutex<OfflineDesk>>,
+    link: Arc<std::sync::atomic::AtomicBool>,
+    background: JoinHandle<()>,
+}
+
+struct Worker {
     store: CredentialStore,
-    mut session: Option<Session>,
-    mut queue: mpsc::UnboundedReceiver<Job>,
-    report: Arc<dyn Fn(Reply) + Send + Sync>,
-) {
-    while let Some(job) = queue.recv().await {
-        match job {
-            Job::Run(Effect::Present { mode, pass }) => {
-                let client = session.as_ref().map(|s| s.client.clone());
-                let report = Arc::clone(&report);
-                // Requests run side by side: a slow answer never holds up the next scan.
+    clock: Arc<dyn Clock>,
+    report: Report,
+    linked: Option<Linked>,
+    health: Arc<Mutex<Health>>,
+    reply_task: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    async fn serve(mut self, session: Option<Session>, mut queue: mpsc::UnboundedReceiver<Job>) {
+        if let Some(session) = session {
+            self.link(session);
+        }
+        while let Some(job) = queue.recv().await {
+            match job {
+                Job::Run(effect) => self.run(effect).await,
+                Job::FetchConfig => self.spawn_config(),
+                Job::Health(health) => {
+                    *self
+                        .health
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = health;
+                }
+            }
+        }
+        if let Some(linked) = self.linked.take() {
+            linked.background.abort();
+        }
+    }
+
+    /// Sets up the offline desk and the background task for a paired session.
+    fn link(&mut self, session: Session) {
+        let desk = Arc::new(Mutex::new(OfflineDesk::open(
+            self.store.dir(),
+            &session.stored.credential,
+            session.stored.kiosk_id,
+        )));
+        let api = Arc::new(session.client);
+        let mut background = Background::new();
+        let link = background.link();
+        let (task_api, task_desk) = (Arc::clone(&api), Arc::clone(&desk));
+        let (clock, report, health) = (
+            Arc::clone(&self.clock),
+            Arc::clone(&self.report),
+            Arc::clone(&self.health),
+        );
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(BACKGROUND_TICK);
+            loop {
+                tick.tick().await;
+                let now_health = health
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                for event in background
+                    .step(task_api.as_ref(), &task_desk, &now_health, clock.now())
+                    .await
+                {
+                    report(Reply::Link(event));
+                }
+            }
+        });
+        if let Some(old) = self.linked.replace(Linked {
+            api,
+            desk,
+            link,
+            background: task,
+        }) {
+            old.background.abort();
+        }
+    }
+
+    async fn run(&mut self, effect: Effect) {
+        let report = Arc::clone(&self.report);
+        if let Effect::Pair { server_url, code } = effect {
+            // Pairing is awaited in line: nothing else can happen before it.
+            match Session::pair(&self.store, &server_url, &code).await {
+                Ok((paired, response)) => {
+                    tracing::info!(kiosk_id = response.kiosk_id, "paired");
+                    self.link(paired);
+                    report(Reply::Paired(Ok(session::branding(&response))));
+                    self.spawn_config();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pairing failed");
+                    report(Reply::Paired(Err(e.issue())));
+                }
+            }
+            return;
+        }
+        let Some(linked) = &self.linked else {
+            if let Effect::Present { pass, .. } = effect {
+                report(Reply::Answered {
+                    request_id: pass.request_id,
+                    answer: Answer::Failed("this kiosk is not paired".to_owned()),
+                });
+            }
+            return;
+        };
+        let (api, desk, link) = (
+            Arc::clone(&linked.api),
+            Arc::clone(&linked.desk),
+            Arc::clone(&linked.link),
+        );
+        let clock = Arc::clone(&self.clock);
+        // Requests run side by side: a slow answer never holds up the next scan.
+        match effect {
+            Effect::Present { mode, pass } => {
                 tokio::spawn(async move {
-                    let answer = match client {
-                        None => Answer::Failed("this kiosk is not paired".to_owned()),
-                        Some(client) => match mode {
-                            Mode::CheckIn => {
-                                answer(client.check_in(&pass).await, Answer::CheckedIn)
-                            }
-                            Mode::CheckOut => {
-                                answer(client.check_out(&pass).await, Answer::CheckedOut)
-                            }
-                        },
+                    let answer = match mode {
+                        Mode::CheckIn => {
+                            check_in(api.as_ref(), &desk, &link, &pass, || clock.now()).await
+                        }
+                        Mode::CheckOut => answer(api.check_out(&pass).await, Answer::CheckedOut),
                     };
                     report(Reply::Answered {
                         request_id: pass.request_id,
@@ -120,43 +256,60 @@ async fn serve(
                     });
                 });
             }
-            Job::Run(Effect::Pair { server_url, code }) => {
-                // Pairing is awaited in line: nothing else can happen before it.
-                match Session::pair(&store, &server_url, &code).await {
-                    Ok((paired, response)) => {
-                        tracing::info!(kiosk_id = response.kiosk_id, "paired");
-                        session = Some(paired);
-                        report(Reply::Paired(Ok(session::branding(&response))));
-                        spawn_config(session.as_ref(), &report);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "pairing failed");
-                        report(Reply::Paired(Err(e.issue())));
-                    }
-                }
+            Effect::WalkIn(request) => {
+                tokio::spawn(async move {
+                    let answer = answer(api.walk_in(&request).await, Answer::CheckedIn);
+                    report(Reply::Answered {
+                        request_id: request.request_id,
+                        answer,
+                    });
+                });
             }
-            Job::FetchConfig => spawn_config(session.as_ref(), &report),
+            Effect::SearchHosts { query } => {
+                tokio::spawn(async move {
+                    let result = api.hosts(&query).await.map_err(|e| problem(&e));
+                    report(Reply::Hosts { query, result });
+                });
+            }
+            Effect::WatchReply { visit_id, wait } => {
+                if let Some(previous) = self.reply_task.take() {
+                    previous.abort();
+                }
+                self.reply_task = Some(tokio::spawn(async move {
+                    if let Some(reply) = watch_reply(api.as_ref(), visit_id, wait).await {
+                        report(Reply::HostReplied { visit_id, reply });
+                    }
+                }));
+            }
+            Effect::Pair { .. } => {}
         }
     }
-}
 
-fn spawn_config(session: Option<&Session>, report: &Arc<dyn Fn(Reply) + Send + Sync>) {
-    let Some(client) = session.map(|s| s.client.clone()) else {
-        return;
-    };
-    let report = Arc::clone(report);
-    tokio::spawn(async move {
-        loop {
-            match client.config().await {
-                Ok(config) => {
-                    report(Reply::Configured(config));
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot fetch the kiosk configuration; retrying");
-                    tokio::time::sleep(CONFIG_RETRY).await;
+    fn spawn_config(&self) {
+        let Some(api) = self.linked.as_ref().map(|l| Arc::clone(&l.api)) else {
+            return;
+        };
+        let report = Arc::clone(&self.report);
+        tokio::spawn(async move {
+            loop {
+                match api.config().await {
+                    Ok(config) => {
+                        let has_logo = config.has_logo;
+                        report(Reply::Configured(config));
+                        if has_logo {
+                            match api.logo().await {
+                                Ok(png) => report(Reply::Logo(png)),
+                                Err(e) => tracing::warn!(error = %e, "cannot fetch the logo"),
+                            }
+                        }
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot fetch the kiosk configuration; retrying");
+                        tokio::time::sleep(CONFIG_RETRY).await;
+                    }
                 }
             }
-        }
-    });
+        });
+    }
 }

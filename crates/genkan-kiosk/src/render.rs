@@ -9,16 +9,21 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use chrono::{Duration, TimeZone as _, Utc};
-use genkan_core::ManualClock;
 use genkan_core::pass::PassToken;
-use genkan_core::wire::v1::{CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, KioskConfig};
+use genkan_core::wire::v1::{
+    CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, HostMatch, HostReply, KioskConfig,
+    ReplyKind, WalkInOptions,
+};
+use genkan_core::{Clock as _, ManualClock};
 use image::{Rgb, RgbImage, RgbaImage};
 use slint::ComponentHandle as _;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{Platform, WindowAdapter};
 
 use crate::cli::{RenderArgs, ScreenArg};
-use crate::controller::{Answer, Effect, Locale, Mode, Problem, Reception, Settings, Timing};
+use crate::controller::{
+    Answer, Effect, Locale, Mode, OfflineWelcome, Problem, Reception, Settings, Timing,
+};
 use crate::frames::CameraState;
 use crate::ui::{self, MainWindow};
 
@@ -63,6 +68,12 @@ pub fn render(args: &RenderArgs) -> anyhow::Result<RgbaImage> {
         .map_err(|e| anyhow!("selecting the {} translation: {e}", locale.as_str()))?;
     ui::apply(&ui, &reception);
     ui::show_preview(&ui, ui::preview_image(&sample_frame()));
+    if let Some(logo) = &args.logo {
+        let logo = image::open(logo)
+            .with_context(|| format!("reading {}", logo.display()))?
+            .to_rgba8();
+        ui::show_logo(&ui, &logo);
+    }
     ui.show().context("showing the window")?;
     slint::platform::update_timers_and_animations();
     let snapshot = ui
@@ -84,6 +95,9 @@ struct Sample {
     visitor: &'static str,
     company: &'static str,
     host: &'static str,
+    /// What a walk-in types to find the host, and who matches.
+    search: &'static str,
+    matches: [&'static str; 3],
 }
 
 fn sample(locale: Locale) -> Sample {
@@ -94,6 +108,8 @@ fn sample(locale: Locale) -> Sample {
             visitor: "佐藤 花子",
             company: "サンプル商事株式会社",
             host: "田中 一郎",
+            search: "田中 一",
+            matches: ["田中 一郎", "田中 一樹", "田中 一美"],
         },
         Locale::En => Sample {
             organisation: "Example KK",
@@ -101,6 +117,8 @@ fn sample(locale: Locale) -> Sample {
             visitor: "Hanako Sato",
             company: "Sample Trading Co.",
             host: "Ichiro Tanaka",
+            search: "Tanak",
+            matches: ["Ichiro Tanaka", "Kazuki Tanaka", "Yumi Tanaka"],
         },
     }
 }
@@ -147,6 +165,13 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
         default_locale: locale.as_str().to_owned(),
         primary_color: "#1d4ed8".to_owned(),
         checkout_enabled: true,
+        accent_color: "#0f766e".to_owned(),
+        has_logo: false,
+        walk_in: WalkInOptions {
+            enabled: true,
+            ask_company: true,
+            ask_phone: screen == ScreenArg::WalkIn,
+        },
     });
     r.camera_changed(CameraState::Live);
     let token = PassToken::generate(&mut rand::rng()).encode();
@@ -155,7 +180,7 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
         ScreenArg::Verifying => {
             r.frame_decoded(&token);
         }
-        ScreenArg::Welcome => {
+        ScreenArg::Welcome | ScreenArg::HostReply => {
             let id = request_id(r.frame_decoded(&token));
             r.answered(
                 &id,
@@ -170,6 +195,45 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
                     host_notified: true,
                 }),
             );
+            if screen == ScreenArg::HostReply {
+                clock.advance(Duration::seconds(3));
+                r.host_replied(
+                    1,
+                    &HostReply {
+                        kind: ReplyKind::Coming,
+                        host_name: s.host.to_owned(),
+                        at: "2026-11-24T09:30:05+09:00".to_owned(),
+                    },
+                );
+            }
+        }
+        ScreenArg::OfflineWelcome => {
+            let id = request_id(r.frame_decoded(&token));
+            r.answered(
+                &id,
+                Answer::OfflineCheckedIn(OfflineWelcome {
+                    visitor_name: s.visitor.to_owned(),
+                    host_name: s.host.to_owned(),
+                    locale: locale.as_str().to_owned(),
+                    offline_at: clock.now(),
+                }),
+            );
+        }
+        ScreenArg::WalkIn => {
+            r.open_walk_in();
+            r.walk_in_name(s.visitor);
+            r.walk_in_company(s.company);
+            r.walk_in_search(s.search);
+            let matches = s
+                .matches
+                .iter()
+                .zip(1..)
+                .map(|(name, id)| HostMatch {
+                    id,
+                    name: (*name).to_owned(),
+                })
+                .collect();
+            r.hosts_found(s.search, Ok(matches));
         }
         ScreenArg::CheckedOut => {
             r.choose_mode(Mode::CheckOut);

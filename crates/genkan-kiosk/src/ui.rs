@@ -7,6 +7,7 @@ mod pairing_adapter;
 mod problem_adapter;
 mod scan_adapter;
 mod visit_adapter;
+mod walk_in_adapter;
 
 use std::rc::Weak;
 
@@ -24,7 +25,7 @@ mod generated {
 }
 
 pub use generated::*;
-pub use kiosk_adapter::parse_color;
+pub use kiosk_adapter::{parse_color, show_logo};
 pub use scan_adapter::{preview_image, show_preview};
 
 use crate::controller::{Effect, Reception};
@@ -44,6 +45,7 @@ pub fn apply(ui: &MainWindow, reception: &Reception) {
     problem_adapter::apply(ui, reception);
     code_adapter::apply(ui, reception);
     pairing_adapter::apply(ui, reception);
+    walk_in_adapter::apply(ui, reception);
 }
 
 /// Wires every global's callbacks to `app`. A weak reference: the window owns the
@@ -54,6 +56,7 @@ pub fn connect<A: Act>(ui: &MainWindow, app: &Weak<A>) {
     problem_adapter::connect(ui, app);
     code_adapter::connect(ui, app);
     pairing_adapter::connect(ui, app);
+    walk_in_adapter::connect(ui, app);
 }
 
 /// Runs `f` on the controller if the application still exists.

@@ -13,6 +13,7 @@ fn the_welcome_screen_renders_headlessly_in_japanese_at_the_requested_size() {
         width: 1280,
         height: 800,
         problem: ProblemArg::Unknown,
+        logo: None,
     };
     genkan_kiosk::render::render_to_file(&args).unwrap();
     let png = image::open(&args.out).unwrap().to_rgba8();

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod ops;
+
 /// Genkan visitor reception server.
 #[derive(Debug, Parser)]
 #[command(name = "genkan", version, about = "Genkan visitor reception server")]
@@ -37,6 +39,15 @@ pub enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Backups: take, list, verify, restore.
+    #[command(subcommand)]
+    Backup(ops::BackupCommand),
+    /// Notices to tenants (incidents, maintenance, SLA changes, end of service).
+    #[command(subcommand)]
+    Notice(ops::NoticeCommand),
+    /// Visitor privacy.
+    #[command(subcommand)]
+    Visitor(ops::VisitorCommand),
 }
 
 /// `--config FILE`.
@@ -84,6 +95,10 @@ pub enum KeysCommand {
 pub enum TenantCommand {
     /// Create a tenant with its first site and administrator.
     Create(TenantCreate),
+    /// Record the last day of a tenant's contract (read-only after it, purged later).
+    End(ops::TenantEnd),
+    /// List tenants with their contract state.
+    List(ConfigArg),
 }
 
 /// Options of `genkan tenant create`.
@@ -135,9 +150,12 @@ pub enum TokenCommand {
             default_value = "appointments:read appointments:write visits:read directory:read"
         )]
         scopes: String,
-        /// Days until it expires.
+        /// Days until it expires (with --refresh: until the refresh token expires).
         #[arg(long, default_value_t = 90)]
         days: i64,
+        /// Issue a one-hour access token with a refresh token (rotated at each use).
+        #[arg(long)]
+        refresh: bool,
     },
 }
 

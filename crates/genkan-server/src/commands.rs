@@ -1,5 +1,9 @@
 //! What each CLI subcommand does.
 
+pub mod backup;
+pub mod lifecycle;
+pub mod notice;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -34,6 +38,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let mut config = Config::load(Some(&args.config))?;
             config.resolve_secret_files()?;
             config.check_production()?;
+            for warning in crate::config::ops::warnings(&config.backup, &config.metrics) {
+                println!("warning: {warning}");
+            }
             println!("{}: ok", args.config.display());
             Ok(())
         }
@@ -48,13 +55,28 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(args).await,
+        Command::Tenant(TenantCommand::End(args)) => lifecycle::end(args).await,
+        Command::Tenant(TenantCommand::List(args)) => lifecycle::list(&args.config).await,
+        Command::Backup(command) => backup::run(command).await,
+        Command::Notice(crate::cli::ops::NoticeCommand::Publish(args)) => {
+            notice::publish(args).await
+        }
+        Command::Notice(crate::cli::ops::NoticeCommand::List(args)) => {
+            notice::list(&args.config).await
+        }
+        Command::Visitor(crate::cli::ops::VisitorCommand::Erase {
+            tenant,
+            visitor,
+            config,
+        }) => lifecycle::erase(&config, &tenant, visitor).await,
         Command::Token(TokenCommand::Create {
             config,
             tenant,
             user,
             scopes,
             days,
-        }) => create_token(&config, &tenant, &user, &scopes, days).await,
+            refresh,
+        }) => create_token(&config, &tenant, &user, &scopes, days, refresh).await,
         Command::Audit(AuditCommand::Verify(args)) => verify_audit(&args.config).await,
     }
 }
@@ -73,6 +95,10 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     config.resolve_secret_files()?;
     config.check_production()?;
     telemetry::init(&config.log);
+    let _lock = crate::ops::lock::ServerLock::acquire(&config.data.dir)?;
+    for warning in crate::config::ops::warnings(&config.backup, &config.metrics) {
+        tracing::warn!("{warning}");
+    }
     let keys = KeyRing::load(&config.data.key_path())?;
     let store = open_store(&config, keys)?;
     let listener = TcpListener::bind(config.listen_addr()?)
@@ -158,6 +184,7 @@ async fn create_token(
     user: &str,
     scopes: &str,
     days: i64,
+    refresh: bool,
 ) -> anyhow::Result<()> {
     let (_, store) = open_from(config)?;
     let tenant = store
@@ -175,17 +202,31 @@ async fn create_token(
         .map(|s| Scope::parse(s).with_context(|| format!("unknown scope {s:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let now = SystemClock.now();
-    let (id, secret) = store
+    // With --refresh: a one-hour access token and a refresh token living `days`;
+    // without: one access token living `days`.
+    let (access_expires, refresh_ttl) = if refresh {
+        (
+            now + Duration::hours(1),
+            Some(Duration::days(days.clamp(1, 3650))),
+        )
+    } else {
+        (now + Duration::days(days.clamp(1, 3650)), None)
+    };
+    let issued = store
         .create_api_token(
             tenant.id,
             owner.id,
             "cli".to_owned(),
             scopes,
-            Some(now + Duration::days(days.clamp(1, 3650))),
+            Some(access_expires),
+            refresh_ttl,
             AuditCtx::system(Some(tenant.id), now),
         )
         .await?;
-    println!("{}", serde_json::json!({"token_id": id, "token": secret}));
+    println!(
+        "{}",
+        serde_json::json!({"token_id": issued.token_id, "token": issued.access_token, "refresh_token": issued.refresh_token})
+    );
     Ok(())
 }
 

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 /// The commented example configuration printed by `genkan default-config`.
 pub const EXAMPLE: &str = include_str!("../../../assets/genkan.example.toml");
 
+pub mod ops;
+pub use ops::{BackupConfig, LifecycleConfig, MetricsConfig, ReadinessConfig};
+
 /// A secret string: never printed, never logged.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -57,10 +60,41 @@ pub struct Config {
     pub mail: MailConfig,
     /// Outgoing HTTP (Slack and webhooks).
     pub outbound: OutboundConfig,
+    /// Notification delivery: retries, parallelism, reply links.
+    pub notify: NotifyConfig,
     /// Sign-in and password hashing.
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
+    /// HTTPS.
+    pub tls: TlsConfig,
+    /// Daily backups.
+    pub backup: BackupConfig,
+    /// After a contract ends.
+    pub lifecycle: LifecycleConfig,
+    /// Readiness thresholds.
+    pub readiness: ReadinessConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
+}
+
+/// HTTPS settings: with a certificate and key, the main listener speaks only TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (mode 600).
+    pub key_file: Option<PathBuf>,
+    /// A plain-HTTP address that only redirects to `server.public_url` (empty: none).
+    pub redirect_listen: String,
+}
+
+impl TlsConfig {
+    /// Certificate and key, when HTTPS is on.
+    pub fn files(&self) -> Option<(&Path, &Path)> {
+        Some((self.cert_file.as_deref()?, self.key_file.as_deref()?))
+    }
 }
 
 /// HTTP listener settings.
@@ -199,6 +233,10 @@ pub struct OutboundConfig {
     pub allow_private_networks: bool,
     /// Per-request timeout.
     pub timeout_secs: u64,
+    /// Slack Web API base (bot direct messages); change only for tests or a proxy.
+    pub slack_api_url: String,
+    /// Chatwork API base; change only for tests or a proxy.
+    pub chatwork_api_url: String,
 }
 
 impl Default for OutboundConfig {
@@ -206,6 +244,39 @@ impl Default for OutboundConfig {
         Self {
             allow_private_networks: false,
             timeout_secs: 10,
+            slack_api_url: "https://slack.com/api".to_owned(),
+            chatwork_api_url: "https://api.chatwork.com/v2".to_owned(),
+        }
+    }
+}
+
+/// Notification delivery settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Delay before the second attempt; it doubles with each failure (±25 % jitter).
+    pub retry_base_secs: i64,
+    /// Longest delay between attempts.
+    pub retry_max_secs: i64,
+    /// Attempts before a message is given up (dead-lettered).
+    pub max_attempts: u32,
+    /// Messages sent at once per HTTP channel (Slack, Teams, Chatwork, webhook).
+    pub http_parallel: usize,
+    /// Messages sent at once over SMTP.
+    pub mail_parallel: usize,
+    /// Hours a host's reply link ("I'm coming") keeps working.
+    pub reply_link_hours: i64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            retry_base_secs: 5,
+            retry_max_secs: 3600,
+            max_attempts: 12,
+            http_parallel: 64,
+            mail_parallel: 16,
+            reply_link_hours: 8,
         }
     }
 }
@@ -352,6 +423,29 @@ impl Config {
                 "mail.file_dir is not set (required by mail.transport = \"file\")".to_owned(),
             );
         }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            problems.push("tls.cert_file and tls.key_file must be set together".to_owned());
+        }
+        if let Some((cert, key)) = self.tls.files() {
+            for (name, path) in [("tls.cert_file", cert), ("tls.key_file", key)] {
+                if !path.is_file() {
+                    problems.push(format!("{name} {} does not exist", path.display()));
+                }
+            }
+            if !self.server.public_url.starts_with("https://") {
+                problems
+                    .push("server.public_url must start with https:// when TLS is on".to_owned());
+            }
+        }
+        if !self.tls.redirect_listen.is_empty()
+            && self.tls.redirect_listen.parse::<SocketAddr>().is_err()
+        {
+            problems.push(format!(
+                "tls.redirect_listen = {:?} is not an address",
+                self.tls.redirect_listen
+            ));
+        }
+        problems.extend(ops::problems(&self.backup, &self.lifecycle, &self.metrics));
         if self.auth.argon2_memory_kib < 12_288 || self.auth.argon2_iterations < 2 {
             problems.push("auth.argon2_* are below the OWASP ASVS minimum (12288 KiB with 3 iterations, or 19456 KiB with 2)".to_owned());
         }

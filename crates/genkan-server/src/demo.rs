@@ -232,16 +232,18 @@ async fn create_company(
         &kiosk_dir.join("credential.json"),
         serde_json::to_string_pretty(&file)?.as_bytes(),
     )?;
-    let (_, api_token) = store
+    let api_token = store
         .create_api_token(
             tenant.id,
             admin.id,
             "demo".to_owned(),
             vec![Scope::Admin],
             None,
+            None,
             ctx,
         )
-        .await?;
+        .await?
+        .access_token;
     Ok((
         tenant,
         DemoSecrets {

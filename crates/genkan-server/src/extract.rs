@@ -147,6 +147,15 @@ impl FromRequestParts<AppState> for Staff {
             },
         };
         let ip = ClientIp::from_request_parts(parts, state).await.ok();
+        // The tenant's address allowlist holds for tokens as for web sessions.
+        let allowlist = state.store.security_policy(auth.tenant_id).await?.allowlist;
+        if allowlist.applies_to(auth.role)
+            && !ip.is_some_and(|ip| allowlist.permits(auth.role, ip.0))
+        {
+            tracing::warn!(token.id = %auth.token_id, "API token used from an address outside the allowlist");
+            return Err(ApiError::new(ErrorCode::Forbidden)
+                .with_message("This network is not allowed for this organisation."));
+        }
         let ctx = AuditCtx::of(&principal, ip.map(|i| i.to_string()), current_id(), now);
         Ok(Self { principal, ctx })
     }

@@ -6,6 +6,7 @@
 //! - [`commands`] and [`demo`]: what the CLI subcommands do.
 #![forbid(unsafe_code)]
 
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod notify;
+pub mod ops;
 pub mod outbound;
 pub mod passwords;
 pub mod ratelimit;
@@ -22,6 +24,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 
 /// Runs the parsed command line.

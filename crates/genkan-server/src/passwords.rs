@@ -11,6 +11,8 @@ use crate::config::AuthConfig;
 #[derive(Debug, Clone)]
 pub struct Passwords {
     params: Params,
+    /// A hash of a password nobody has, made once, for accounts that do not exist.
+    dummy: std::sync::OnceLock<String>,
 }
 
 impl Passwords {
@@ -18,7 +20,10 @@ impl Passwords {
     pub fn new(config: &AuthConfig) -> Self {
         let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, 1, None)
             .unwrap_or_else(|_| Params::default());
-        Self { params }
+        Self {
+            params,
+            dummy: std::sync::OnceLock::new(),
+        }
     }
 
     fn argon(&self) -> Argon2<'static> {
@@ -52,10 +57,13 @@ impl Passwords {
         (ok, ok && weaker)
     }
 
-    /// Verifies against a fixed dummy hash, so unknown accounts take as long as known ones.
+    /// Verifies against a fixed dummy hash, so unknown accounts take as long as known
+    /// ones (one verification each: the dummy hash itself is made only once).
     pub fn verify_dummy(&self, password: &str) {
-        let dummy = self.hash("genkan-dummy-password");
-        let _ = self.verify(&dummy, password);
+        let dummy = self
+            .dummy
+            .get_or_init(|| self.hash("genkan-dummy-password"));
+        let _ = self.verify(dummy, password);
     }
 }
 

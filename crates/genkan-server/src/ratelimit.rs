@@ -69,12 +69,17 @@ pub struct Limits {
     pub ip_failures: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
-    /// Failed sign-ins per account: after the limit the account is locked for the window.
-    pub sign_in_account: Limiter,
-    /// Failed sign-ins per client address, across accounts.
+    /// Failed sign-in steps (passwords and codes) per client address, across
+    /// accounts. (Per-account delays and locks are kept in the database, see
+    /// `genkan_core::throttle`; these in-memory address counters start afresh
+    /// after a restart.)
     pub sign_in_ip: Limiter,
-    /// Password-reset and invitation requests per client address.
+    /// Password-reset requests per client address.
     pub mail_requests: Limiter,
+    /// Password-reset requests per account name, from any address.
+    pub reset_accounts: Limiter,
+    /// Invitations (new and sent again) per client address.
+    pub invitations: Limiter,
 }
 
 impl Limits {
@@ -85,9 +90,10 @@ impl Limits {
             code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
-            sign_in_account: Limiter::new(Arc::clone(clock), 5, Duration::minutes(15)),
             sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
             mail_requests: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
+            reset_accounts: Limiter::new(Arc::clone(clock), 3, Duration::hours(1)),
+            invitations: Limiter::new(Arc::clone(clock), 50, Duration::hours(1)),
         }
     }
 }

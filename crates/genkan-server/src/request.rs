@@ -132,7 +132,15 @@ pub async fn context(
         parts.extensions.insert(ClientIp(ip));
     }
     let request = Request::from_parts(parts, body);
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    // Every log line written while serving the request carries its id (the JSON
+    // log lists the enclosing spans).
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = REQUEST_ID
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(request), span),
+        )
+        .await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
     }

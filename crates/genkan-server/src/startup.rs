@@ -98,6 +98,7 @@ impl Application {
             clock: Arc::clone(&self.state.clock),
             config: Arc::clone(&self.state.config),
         }));
+        let metrics = crate::ops::metrics::spawn(&self.state, stop_rx.clone()).await?;
         let jobs = tokio::spawn(scheduler.run(stop_rx));
         let app = routes::router(self.state.clone());
         axum::serve(
@@ -110,6 +111,9 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = jobs.await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         Ok(())
     }
 }

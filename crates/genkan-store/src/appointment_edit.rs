@@ -183,7 +183,7 @@ impl Store {
                 "UPDATE passes SET revoked_at = ?1 WHERE tenant_id = ?2 AND visitor_id = ?3 AND revoked_at IS NULL",
                 params![ts(ctx.at), tenant.get(), visitor.get()],
             )?;
-            let issued = issue_pass(tx, &keys.code_key(), tenant, visitor, current.site_id,
+            let issued = issue_pass(tx, &keys, tenant, visitor, current.site_id,
                 (crate::sql::parse_ts(&from)?, crate::sql::parse_ts(&until)?), ctx.at)?;
             if let (true, Some(email)) = (send, &v.email) {
                 queue_invitation(tx, &keys, tenant, appointment, &issued, (email, v.locale), ctx.at)?;

@@ -194,7 +194,7 @@ pub(crate) fn load(
 /// Issues a new pass for a visitor, choosing a fallback code no live pass of the tenant uses.
 pub(crate) fn issue_pass(
     conn: &Connection,
-    code_key: &[u8],
+    keys: &crate::KeyRing,
     tenant: TenantId,
     visitor: VisitorId,
     site: SiteId,
@@ -202,9 +202,10 @@ pub(crate) fn issue_pass(
     now: DateTime<Utc>,
 ) -> StoreResult<IssuedPass> {
     let mut rng = rand::rng();
+    let code_key = keys.code_key();
     let (token, code, code_hash) = loop {
         let code = FallbackCode::generate(&mut rng);
-        let code_hash = code.hash(code_key);
+        let code_hash = code.hash(&code_key);
         let taken: bool = conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM passes WHERE tenant_id = ?1 AND code_hash = ?2
@@ -218,9 +219,12 @@ pub(crate) fn issue_pass(
             break (PassToken::generate(&mut rng), code, code_hash);
         }
     };
+    // The offline roster's digest of the code (see `roster`): never the code itself.
+    let roster_code = crate::roster::roster_code_hash(conn, keys, tenant, &code)?;
     conn.prepare_cached(
-        "INSERT INTO passes (tenant_id, visitor_id, site_id, token_hash, code_hash, valid_from, valid_until, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO passes (tenant_id, visitor_id, site_id, token_hash, code_hash, valid_from, valid_until, created_at,
+            roster_code_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         tenant.get(),
@@ -231,6 +235,7 @@ pub(crate) fn issue_pass(
         ts(validity.0),
         ts(validity.1),
         ts(now),
+        roster_code.0.as_slice(),
     ])?;
     Ok(IssuedPass {
         visitor_id: visitor,
@@ -344,7 +349,7 @@ pub(crate) fn add_visitor_row(
     )?;
     let issued = issue_pass(
         conn,
-        &keys.code_key(),
+        keys,
         tenant,
         visitor_id,
         site,

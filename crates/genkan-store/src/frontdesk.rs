@@ -140,38 +140,69 @@ impl Store {
         ctx: AuditCtx,
     ) -> StoreResult<Result<VisitId, ErrorCode>> {
         let keys = self.keys().clone();
-        self.write(move |tx| {
-            let Some(site) = site_in(tx, tenant, site)? else {
-                return Ok(Err(ErrorCode::Validation));
-            };
-            let host_ok: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2 AND status != 'disabled')",
-                params![host.get(), tenant.get()],
-                |r| r.get(0),
-            )?;
-            if !host_ok {
-                return Ok(Err(ErrorCode::Validation));
-            }
-            let (starts, ends) = (ctx.at, ctx.at + Duration::hours(1));
-            let validity = pass_validity(site.time_zone, PassPolicy::Day, starts, ends, None);
-            tx.execute(
-                "INSERT INTO appointments (tenant_id, site_id, host_id, title, starts_at, ends_at, valid_from, valid_until,
-                    created_by, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'Walk-in', ?4, ?5, ?6, ?7, ?8, ?4, ?4)",
-                params![tenant.get(), site.id.get(), host.get(), ts(starts), ts(ends), ts(validity.from), ts(validity.until),
-                    ctx.actor_id.filter(|_| ctx.actor_kind == "user")],
-            )?;
-            let appointment = AppointmentId(tx.last_insert_rowid());
-            // Walk-ins get no invitation mail: they are standing at the desk.
-            let visitor = Visitor { email: None, ..visitor };
-            let issued = add_visitor_row(tx, &keys, tenant, appointment, site.id, validity, &visitor, ctx.at)?;
-            append(tx, &ctx, "appointment.walk_in", "appointment", Some(appointment.to_string()), Outcome::Ok, &json!({}))?;
-            let result = check_in_visitor(tx, &keys, tenant, issued.visitor_id, &ctx)?;
-            tx.wake_outbox();
-            Ok(result)
-        })
-        .await
+        self.write(move |tx| walk_in_tx(tx, &keys, tenant, site, host, visitor, &ctx))
+            .await
     }
+}
+
+/// A walk-in inside the caller's transaction (the front desk's, or a kiosk's).
+pub(crate) fn walk_in_tx(
+    tx: &crate::conn::writer::Tx<'_>,
+    keys: &crate::KeyRing,
+    tenant: TenantId,
+    site: SiteId,
+    host: UserId,
+    visitor: Visitor,
+    ctx: &AuditCtx,
+) -> StoreResult<Result<VisitId, ErrorCode>> {
+    let Some(site) = site_in(tx, tenant, site)? else {
+        return Ok(Err(ErrorCode::Validation));
+    };
+    let host_ok: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?2 AND status != 'disabled')",
+        params![host.get(), tenant.get()],
+        |r| r.get(0),
+    )?;
+    if !host_ok {
+        return Ok(Err(ErrorCode::Validation));
+    }
+    let (starts, ends) = (ctx.at, ctx.at + Duration::hours(1));
+    let validity = pass_validity(site.time_zone, PassPolicy::Day, starts, ends, None);
+    tx.execute(
+        "INSERT INTO appointments (tenant_id, site_id, host_id, title, starts_at, ends_at, valid_from, valid_until,
+            created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'Walk-in', ?4, ?5, ?6, ?7, ?8, ?4, ?4)",
+        params![tenant.get(), site.id.get(), host.get(), ts(starts), ts(ends), ts(validity.from), ts(validity.until),
+            ctx.actor_id.filter(|_| ctx.actor_kind == "user")],
+    )?;
+    let appointment = AppointmentId(tx.last_insert_rowid());
+    // Walk-ins get no invitation mail: they are standing at the desk.
+    let visitor = Visitor {
+        email: None,
+        ..visitor
+    };
+    let issued = add_visitor_row(
+        tx,
+        keys,
+        tenant,
+        appointment,
+        site.id,
+        validity,
+        &visitor,
+        ctx.at,
+    )?;
+    append(
+        tx,
+        ctx,
+        "appointment.walk_in",
+        "appointment",
+        Some(appointment.to_string()),
+        Outcome::Ok,
+        &json!({}),
+    )?;
+    let result = check_in_visitor(tx, keys, tenant, issued.visitor_id, ctx)?;
+    tx.wake_outbox();
+    Ok(result)
 }
 
 impl Store {

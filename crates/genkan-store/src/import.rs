@@ -17,20 +17,7 @@ use crate::error::StoreResult;
 use crate::sql::ts;
 use crate::users::{LinkMail, LinkPurpose, insert_link};
 
-/// One validated row of an import file.
-#[derive(Debug, Clone)]
-pub struct ImportUser {
-    /// The row's number in the file (for error reports).
-    pub row: usize,
-    /// Sign-in and invitation address.
-    pub email: EmailAddress,
-    /// Name.
-    pub name: DisplayName,
-    /// Role.
-    pub role: Role,
-    /// Group names (created when missing).
-    pub groups: Vec<String>,
-}
+pub use genkan_core::import::ImportUser;
 
 /// What an import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

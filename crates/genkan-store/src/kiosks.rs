@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::audit::Outcome;
 use genkan_core::id::{KioskId, SiteId, TenantId};
-use genkan_core::wire::v1::{KioskConfig, PairResponse};
+use genkan_core::wire::v1::{KioskConfig, PairResponse, WalkInOptions};
 use rand::Rng as _;
 use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
@@ -53,6 +53,8 @@ pub struct KioskView {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// The last heartbeat and when it came, if the kiosk sends them.
+    pub health: Option<(crate::kiosk_health::KioskHealth, DateTime<Utc>)>,
 }
 
 /// Recently seen kiosk credentials, so each request need not query the database.
@@ -286,24 +288,37 @@ impl Store {
     pub async fn kiosks(&self, tenant: TenantId) -> StoreResult<Vec<KioskView>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT k.id, k.site_id, s.name, k.name, k.status, k.device_name, k.last_seen_at, k.created_at
+                "SELECT k.id, k.site_id, s.name, k.name, k.status, k.device_name, k.last_seen_at, k.created_at,
+                        k.heartbeat, k.heartbeat_at
                  FROM kiosks k JOIN sites s ON s.id = k.site_id WHERE k.tenant_id = ?1 ORDER BY k.id",
             )?;
             let rows = stmt
                 .query_map([tenant.get()], |r| {
-                    Ok(KioskView {
-                        id: KioskId(r.get(0)?),
-                        site_id: SiteId(r.get(1)?),
-                        site_name: r.get(2)?,
-                        name: r.get(3)?,
-                        status: r.get(4)?,
-                        device_name: r.get(5)?,
-                        last_seen_at: get_opt_ts(r, 6)?,
-                        created_at: get_ts(r, 7)?,
-                    })
+                    Ok((
+                        KioskView {
+                            id: KioskId(r.get(0)?),
+                            site_id: SiteId(r.get(1)?),
+                            site_name: r.get(2)?,
+                            name: r.get(3)?,
+                            status: r.get(4)?,
+                            device_name: r.get(5)?,
+                            last_seen_at: get_opt_ts(r, 6)?,
+                            created_at: get_ts(r, 7)?,
+                            health: None,
+                        },
+                        r.get::<_, Option<String>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            rows.into_iter()
+                .map(|(view, beat, at)| {
+                    Ok(KioskView {
+                        health: crate::kiosk_health::stored_health(beat, at)?,
+                        ..view
+                    })
+                })
+                .collect()
         })
         .await
     }
@@ -312,7 +327,8 @@ impl Store {
     pub async fn kiosk_config(&self, kiosk: KioskAuth) -> StoreResult<KioskConfig> {
         self.read(move |c| {
             Ok(c.query_row(
-                "SELECT t.name, s.name, s.time_zone, t.default_locale, t.primary_color, t.checkout_enabled
+                "SELECT t.name, s.name, s.time_zone, t.default_locale, t.primary_color, t.checkout_enabled,
+                        t.accent_color, t.logo_png IS NOT NULL, t.walk_in_enabled, t.walk_in_company, t.walk_in_phone
                  FROM kiosks k JOIN tenants t ON t.id = k.tenant_id JOIN sites s ON s.id = k.site_id
                  WHERE k.id = ?1 AND k.tenant_id = ?2",
                 params![kiosk.kiosk_id.get(), kiosk.tenant_id.get()],
@@ -325,6 +341,13 @@ impl Store {
                         default_locale: r.get(3)?,
                         primary_color: r.get(4)?,
                         checkout_enabled: r.get(5)?,
+                        accent_color: r.get(6)?,
+                        has_logo: r.get(7)?,
+                        walk_in: WalkInOptions {
+                            enabled: r.get(8)?,
+                            ask_company: r.get(9)?,
+                            ask_phone: r.get(10)?,
+                        },
                     })
                 },
             )?)

@@ -6,14 +6,27 @@
 //!
 //! - [`keys`]: the key ring kept outside the database.
 //! - [`migrate`]: embedded schema migrations.
-//! - [`audit`]: the hash-chained audit log.
+//! - [`audit`]: the hash-chained audit log; [`audit_search`] reads it for people.
+//! - [`signin`], [`mfa`], [`security`]: sign-in steps, second factor, tenant
+//!   sign-in policies and failure counters.
 //! - [`tenants`], [`appointments`], [`kiosks`], [`visits`], [`outbox`], [`tokens`]:
 //!   one module per aggregate; [`staff`] and [`import`] serve the admin screens.
+//! - [`alerts`], [`channels`], [`replies`], [`templates`]: who is notified of what,
+//!   channel settings, host replies, tenants' own message templates.
+//! - [`backup`], [`lifecycle`], [`privacy`], [`notices`], [`operations`],
+//!   [`tenant_export`]: operations: backups, contract ends and purges, visitor
+//!   retention and erasure, operator notices, health figures, full exports.
+//! - [`roster`], [`kiosk_health`], [`kiosk_walk_in`], [`kiosk_settings`]: what kiosks
+//!   need beyond check-in: offline rosters, heartbeats and silence alerts, walk-ins.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod appointment_edit;
 pub mod appointments;
 pub mod audit;
+pub mod audit_search;
+pub mod backup;
+pub mod channels;
 mod dashboard;
 pub mod export;
 pub mod frontdesk;
@@ -23,13 +36,27 @@ mod conn;
 mod error;
 pub mod import;
 pub mod keys;
+pub mod kiosk_health;
+pub mod kiosk_settings;
+pub mod kiosk_walk_in;
 pub mod kiosks;
+pub mod lifecycle;
 pub mod messages;
+pub mod mfa;
 pub mod migrate;
+pub mod notices;
+pub mod operations;
 pub mod outbox;
+pub mod privacy;
+pub mod replies;
+pub mod roster;
+pub mod security;
 pub mod sessions;
+pub mod signin;
 mod sql;
 pub mod staff;
+pub mod templates;
+pub mod tenant_export;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -82,8 +109,10 @@ pub struct Store {
     readers: Readers,
     keys: Arc<KeyRing>,
     outbox_signal: Arc<Notify>,
+    reply_events: tokio::sync::broadcast::Sender<replies::ReplyEvent>,
     path: Arc<PathBuf>,
     kiosk_cache: Arc<kiosks::AuthCache>,
+    read_only: Arc<lifecycle::ReadOnlyCache>,
     _checkpointer: Arc<Checkpointer>,
 }
 
@@ -96,14 +125,20 @@ impl Store {
         let outbox_signal = Arc::new(Notify::new());
         let readers = Readers::open(&config.path, &config.keys.database, config.readers)?;
         let writer = Writer::start(conn, Arc::clone(&outbox_signal))?;
-        let checkpointer = Checkpointer::start(&config.path, &config.keys.database)?;
+        let checkpointer = Checkpointer::start(
+            &config.path,
+            &config.keys.database,
+            Arc::clone(&outbox_signal),
+        )?;
         Ok(Self {
             writer,
             readers,
             keys: Arc::new(config.keys),
             outbox_signal,
+            reply_events: tokio::sync::broadcast::channel(1024).0,
             path: Arc::new(config.path),
             kiosk_cache: Arc::new(kiosks::AuthCache::default()),
+            read_only: Arc::new(lifecycle::ReadOnlyCache::default()),
             _checkpointer: Arc::new(checkpointer),
         })
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use genkan_core::id::{TenantId, VisitId, VisitorId};
 use genkan_core::tenant::TimeZone;
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
 use crate::Store;
 use crate::error::StoreResult;
@@ -68,6 +68,21 @@ pub struct ArrivalContext {
     pub title: Option<String>,
     /// Departure, if already gone.
     pub checked_out_at: Option<DateTime<Utc>>,
+    /// Organisation id.
+    pub tenant_slug: String,
+    /// Site id (for the site's own Slack webhook).
+    pub site_id: i64,
+    /// The appointment, if any.
+    pub appointment_id: Option<i64>,
+}
+
+/// How a visitor's latest invitation fared, for notices to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationState {
+    /// Shown status (`queued`, `sending`, `sent`, `delivered`, `dead`, …).
+    pub status: String,
+    /// Last error, if any.
+    pub last_error: Option<String>,
 }
 
 /// Facts for a mail to a staff member.
@@ -148,7 +163,7 @@ impl Store {
         self.read(move |c| {
             Ok(c.prepare_cached(
                 "SELECT t.name, v.name, v.company, u.display_name, s.name, k.name, s.time_zone,
-                        vi.checked_in_at, a.title, vi.checked_out_at
+                        vi.checked_in_at, a.title, vi.checked_out_at, t.slug, s.id, vi.appointment_id
                  FROM visits vi JOIN tenants t ON t.id = vi.tenant_id JOIN sites s ON s.id = vi.site_id
                  LEFT JOIN visitors v ON v.id = vi.visitor_id LEFT JOIN users u ON u.id = vi.host_id
                  LEFT JOIN kiosks k ON k.id = vi.kiosk_id LEFT JOIN appointments a ON a.id = vi.appointment_id
@@ -167,8 +182,32 @@ impl Store {
                     checked_in_at: get_ts(r, 7)?,
                     title: r.get(8)?,
                     checked_out_at: get_opt_ts(r, 9)?,
+                    tenant_slug: r.get(10)?,
+                    site_id: r.get(11)?,
+                    appointment_id: r.get(12)?,
                 })
             })?)
+        })
+        .await
+    }
+
+    /// How the latest invitation to `visitor` fared, if one was queued.
+    pub async fn invitation_state(
+        &self,
+        tenant: TenantId,
+        visitor: VisitorId,
+    ) -> StoreResult<Option<InvitationState>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT CASE WHEN status = 'sent' AND delivered_at IS NOT NULL THEN 'delivered' ELSE status END,
+                        last_error
+                 FROM outbox WHERE tenant_id = ?1 AND visitor_id = ?2 AND kind = 'invitation'
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![tenant.get(), visitor.get()], |r| {
+                Ok(InvitationState { status: r.get(0)?, last_error: r.get(1)? })
+            })
+            .optional()?)
         })
         .await
     }

@@ -22,6 +22,31 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_search",
         include_str!("../../../migrations/0003_search.sql"),
     ),
+    (
+        4,
+        "0004_kiosk",
+        include_str!("../../../migrations/0004_kiosk.sql"),
+    ),
+    (
+        5,
+        "0005_notifications",
+        include_str!("../../../migrations/0005_notifications.sql"),
+    ),
+    (
+        6,
+        "0006_operations",
+        include_str!("../../../migrations/0006_operations.sql"),
+    ),
+    (
+        7,
+        "0007_security",
+        include_str!("../../../migrations/0007_security.sql"),
+    ),
+    (
+        8,
+        "0008_api_tokens",
+        include_str!("../../../migrations/0008_api_tokens.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -77,6 +77,30 @@ pub(crate) fn enqueue(
     Ok(MessageId(conn.last_insert_rowid()))
 }
 
+/// Queues `msg` unless a message with the same `dedupe_key` was queued for the
+/// tenant before (reminders, no-shows, failure notices); `true` if queued now.
+pub(crate) fn enqueue_once(
+    conn: &Connection,
+    keys: &KeyRing,
+    msg: &NewMessage,
+    dedupe_key: &str,
+) -> StoreResult<bool> {
+    let taken: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE tenant_id IS ?1 AND dedupe_key = ?2)",
+        )?
+        .query_row(params![msg.tenant_id.map(TenantId::get), dedupe_key], |r| {
+            r.get(0)
+        })?;
+    if taken {
+        return Ok(false);
+    }
+    let id = enqueue(conn, keys, msg)?;
+    conn.prepare_cached("UPDATE outbox SET dedupe_key = ?1 WHERE id = ?2")?
+        .execute(params![dedupe_key, id.get()])?;
+    Ok(true)
+}
+
 /// A message claimed for delivery.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -127,6 +151,10 @@ pub struct LedgerEntry {
     pub created_at: DateTime<Utc>,
     /// Sent at.
     pub sent_at: Option<DateTime<Utc>>,
+    /// When the channel confirmed delivery, if it does.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When the host replied to this alert.
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
 /// How a delivery attempt ended.
@@ -149,6 +177,49 @@ pub enum AttemptResult {
         /// Why.
         error: String,
     },
+    /// Accepted, and the channel confirmed it reached its destination.
+    Delivered {
+        /// Channel's own id or answer.
+        detail: String,
+    },
+    /// Not attempted (its target asked everyone to wait, e.g. `Retry-After`): back
+    /// to the queue until `at`, without counting an attempt.
+    Defer {
+        /// When to try.
+        at: DateTime<Utc>,
+    },
+}
+
+/// Where one message stands (for operators and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageState {
+    /// Kind.
+    pub kind: MessageKind,
+    /// Channel.
+    pub channel: Channel,
+    /// Recipient as stored.
+    pub recipient: String,
+    /// Stored status (`queued`, `sending`, `sent`, `dead`).
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Delivery confirmation time.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Acknowledgement time.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// The status the ledger shows: acknowledged, delivered, or the stored one.
+fn shown_status(status: String, delivered: bool, acknowledged: bool) -> String {
+    match (status.as_str(), acknowledged, delivered) {
+        ("sent", true, _) => DeliveryStatus::Acknowledged.as_str().to_owned(),
+        ("sent", false, true) => DeliveryStatus::Delivered.as_str().to_owned(),
+        _ => status,
+    }
 }
 
 impl Store {
@@ -241,12 +312,29 @@ impl Store {
         now: DateTime<Utc>,
         result: AttemptResult,
     ) -> StoreResult<()> {
+        let keys = self.keys().clone();
         self.write(move |tx| {
             let tenant: Option<i64> = tx
                 .query_row("SELECT tenant_id FROM outbox WHERE id = ?1", [id.get()], |r| r.get(0))
                 .optional()?
                 .ok_or(StoreError::NotFound)?;
             let (outcome, detail) = match &result {
+                AttemptResult::Defer { at } => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'queued', next_attempt_at = ?1, lease_until = NULL,
+                                attempts = max(attempts - 1, 0) WHERE id = ?2",
+                        params![ts(*at), id.get()],
+                    )?;
+                    return Ok(());
+                }
+                AttemptResult::Delivered { detail } => {
+                    tx.execute(
+                        "UPDATE outbox SET status = 'sent', sent_at = ?1, delivered_at = ?1, lease_until = NULL,
+                                payload = NULL, last_error = NULL WHERE id = ?2",
+                        params![ts(now), id.get()],
+                    )?;
+                    ("sent", detail.clone())
+                }
                 AttemptResult::Sent { detail } => {
                     // The pass secrets are no longer needed once the mail is out.
                     tx.execute(
@@ -270,6 +358,9 @@ impl Store {
                          WHERE id = ?2",
                         params![error, id.get()],
                     )?;
+                    // A visitor who will not get their pass: the host is told, once.
+                    crate::alerts::queue_invitation_failed(tx, &keys, id, now)?;
+                    tx.wake_outbox();
                     ("dead", error.clone())
                 }
             };
@@ -333,7 +424,8 @@ impl Store {
     ) -> StoreResult<Vec<LedgerEntry>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, kind, channel, recipient, status, attempts, last_error, created_at, sent_at
+                "SELECT id, kind, channel, recipient, status, attempts, last_error, created_at, sent_at,
+                        delivered_at, acknowledged_at
                  FROM outbox WHERE tenant_id = ?1
                    AND ((?2 IS NOT NULL AND appointment_id = ?2) OR (?3 IS NOT NULL AND visit_id = ?3))
                  ORDER BY id",
@@ -343,25 +435,138 @@ impl Store {
                     params![tenant.get(), appointment.map(AppointmentId::get), visit.map(VisitId::get)],
                     |r| {
                         let recipient: String = r.get(3)?;
+                        let delivered_at = get_opt_ts(r, 9)?;
+                        let acknowledged_at = get_opt_ts(r, 10)?;
                         Ok(LedgerEntry {
                             id: MessageId(r.get(0)?),
                             kind: r.get(1)?,
                             channel: r.get(2)?,
-                            recipient: if recipient.contains('@') {
-                                genkan_core::text::mask_email(&recipient)
-                            } else {
-                                recipient
-                            },
-                            status: r.get(4)?,
+                            recipient: mask_recipient(&recipient),
+                            status: shown_status(r.get(4)?, delivered_at.is_some(), acknowledged_at.is_some()),
                             attempts: r.get(5)?,
                             last_error: r.get(6)?,
                             created_at: get_ts(r, 7)?,
                             sent_at: get_opt_ts(r, 8)?,
+                            delivered_at,
+                            acknowledged_at,
                         })
                     },
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
+        })
+        .await
+    }
+}
+
+/// A recipient as the ledger shows it: e-mail addresses masked, also inside Slack
+/// direct-message targets (`dm:<address>`).
+fn mask_recipient(recipient: &str) -> String {
+    match recipient.strip_prefix("dm:") {
+        Some(address) => format!("dm:{}", genkan_core::text::mask_email(address)),
+        None if recipient.contains('@') => genkan_core::text::mask_email(recipient),
+        None => recipient.to_owned(),
+    }
+}
+
+impl Store {
+    /// Puts messages held by a worker of an earlier process back in the queue, due
+    /// now. Genkan runs one delivery process per database, so at start-up no lease
+    /// can belong to a live worker: a message that was sent but not recorded before
+    /// a crash is sent once more (at most one duplicate), never lost.
+    pub async fn release_leases(&self, now: DateTime<Utc>) -> StoreResult<usize> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE outbox SET status = 'queued', lease_until = NULL, next_attempt_at = ?1
+                 WHERE status = 'sending'",
+                [ts(now)],
+            )?;
+            if n > 0 {
+                tx.wake_outbox();
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Where message `id` stands.
+    pub async fn message_state(&self, id: MessageId) -> StoreResult<MessageState> {
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT kind, channel, recipient, status, attempts, next_attempt_at, last_error,
+                            delivered_at, acknowledged_at FROM outbox WHERE id = ?1",
+                    [id.get()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, u32>(4)?,
+                            get_ts(r, 5)?,
+                            r.get::<_, Option<String>>(6)?,
+                            get_opt_ts(r, 7)?,
+                            get_opt_ts(r, 8)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            let (kind, channel, recipient, status, attempts, next, last_error, delivered, acked) =
+                row;
+            Ok(MessageState {
+                kind: MessageKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(kind.clone()))?,
+                channel: Channel::parse(&channel)
+                    .ok_or_else(|| StoreError::Corrupt(channel.clone()))?,
+                recipient,
+                status,
+                attempts,
+                next_attempt_at: next,
+                last_error,
+                delivered_at: delivered,
+                acknowledged_at: acked,
+            })
+        })
+        .await
+    }
+
+    /// Ids of every message of `tenant`, oldest first (for operators and tests).
+    pub async fn message_ids(&self, tenant: TenantId) -> StoreResult<Vec<MessageId>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id FROM outbox WHERE tenant_id = ?1 ORDER BY id")?;
+            let ids = stmt
+                .query_map([tenant.get()], |r| r.get::<_, i64>(0).map(MessageId))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// Counts by shown status (acknowledged and delivered apart from sent) of the
+    /// messages of `tenant` queued since `since` (the dashboard's "today").
+    pub async fn outbox_counts_since(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DeliveryStatus, u64)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT CASE WHEN status = 'sent' AND acknowledged_at IS NOT NULL THEN 'acknowledged'
+                             WHEN status = 'sent' AND delivered_at IS NOT NULL THEN 'delivered'
+                             ELSE status END AS shown, count(*)
+                 FROM outbox WHERE tenant_id = ?1 AND created_at >= ?2 GROUP BY shown",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant.get(), ts(since)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(s, n)| DeliveryStatus::parse(&s).map(|s| (s, n.max(0) as u64)))
+                .collect())
         })
         .await
     }

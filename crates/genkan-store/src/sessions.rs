@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use genkan_core::access::Role;
 use genkan_core::audit::Outcome;
 use genkan_core::id::{TenantId, UserId};
+use genkan_core::security::{IpAllowlist, MfaPolicy};
 use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 use serde_json::json;
@@ -12,8 +13,11 @@ use serde_json::json;
 use crate::Store;
 use crate::audit::{AuditCtx, append};
 use crate::error::{StoreError, StoreResult};
-use crate::kiosks::{new_credential, secret_hash};
-use crate::sql::{get_opt_ts, get_ts, ts};
+use crate::kiosks::secret_hash;
+use crate::security::allowlist_of;
+use crate::sql::{get_ts, ts};
+
+pub use crate::signin::NewSession;
 
 /// How long sessions live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +51,20 @@ pub struct SessionInfo {
     pub created_at: DateTime<Utc>,
     /// Last request.
     pub last_seen_at: DateTime<Utc>,
+    /// The user has a confirmed second factor.
+    pub mfa_enrolled: bool,
+    /// The tenant's second-factor policy.
+    pub mfa_policy: MfaPolicy,
+    /// The tenant's address allowlist.
+    pub allowlist: IpAllowlist,
+}
+
+impl SessionInfo {
+    /// Whether this session may not be used for anything but the second-factor
+    /// pages yet: the code is still to come, or the policy demands enrolment first.
+    pub fn needs_second_factor(&self) -> bool {
+        self.mfa_pending || (self.mfa_policy.requires(self.role) && !self.mfa_enrolled)
+    }
 }
 
 /// A session as listed to its user.
@@ -64,46 +82,7 @@ pub struct SessionListing {
     pub user_agent: Option<String>,
 }
 
-/// A freshly created session: the cookie value exists only here.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    /// Cookie value.
-    pub cookie: String,
-    /// CSRF token.
-    pub csrf_token: String,
-}
-
 impl Store {
-    /// Starts a session for `user` (fresh id: sessions rotate at every sign-in).
-    pub async fn create_session(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        mfa_pending: bool,
-        limits: SessionLimits,
-        user_agent: Option<String>,
-        ctx: AuditCtx,
-    ) -> StoreResult<NewSession> {
-        let cookie = new_credential("");
-        let csrf = new_credential("");
-        let hash = secret_hash(&cookie);
-        let csrf_token = csrf.clone();
-        self.write(move |tx| {
-            let agent = user_agent.map(|a| a.chars().filter(|c| !c.is_control()).take(200).collect::<String>());
-            tx.execute(
-                "INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_token, created_at, last_seen_at, expires_at,
-                    ip, user_agent, mfa_pending)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)",
-                params![hash.as_slice(), tenant.get(), user.get(), csrf, ts(ctx.at), ts(ctx.at + limits.absolute),
-                    ctx.ip, agent, mfa_pending],
-            )?;
-            append(tx, &ctx, "session.start", "user", Some(user.to_string()), Outcome::Ok, &json!({"mfa_pending": mfa_pending}))?;
-            Ok(())
-        })
-        .await?;
-        Ok(NewSession { cookie, csrf_token })
-    }
-
     /// The live session behind `cookie`, if it exists, is not revoked, the user is
     /// active, and neither limit has passed. Refreshes the idle timer (at most once a minute).
     pub async fn session(
@@ -117,8 +96,11 @@ impl Store {
             .read(move |c| {
                 Ok(c.prepare_cached(
                     "SELECT s.tenant_id, s.user_id, u.role, u.locale, u.display_name, s.csrf_token, s.mfa_pending,
-                            s.created_at, s.last_seen_at, s.expires_at
+                            s.created_at, s.last_seen_at, s.expires_at,
+                            EXISTS (SELECT 1 FROM user_mfa m WHERE m.user_id = s.user_id AND m.confirmed_at IS NOT NULL),
+                            t.mfa_policy, t.ip_allowlist, t.ip_allowlist_scope
                      FROM sessions s JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id
+                     JOIN tenants t ON t.id = s.tenant_id
                      WHERE s.id_hash = ?1 AND s.revoked_at IS NULL AND u.status = 'active'",
                 )?
                 .query_row([hash.as_slice()], |r| {
@@ -135,16 +117,21 @@ impl Store {
                             mfa_pending: r.get(6)?,
                             created_at: get_ts(r, 7)?,
                             last_seen_at: get_ts(r, 8)?,
+                            mfa_enrolled: r.get(10)?,
+                            mfa_policy: MfaPolicy::parse(&r.get::<_, String>(11)?).unwrap_or_default(),
+                            allowlist: IpAllowlist::default(),
                         },
                         get_ts(r, 9)?,
+                        (r.get::<_, String>(12)?, r.get::<_, String>(13)?),
                     ))
                 })
                 .optional()?)
             })
             .await?;
-        let Some((info, expires_at)) = found else {
+        let Some((mut info, expires_at, (networks, scope))) = found else {
             return Ok(None);
         };
+        info.allowlist = allowlist_of(&networks, &scope)?;
         if now >= expires_at || now >= info.last_seen_at + limits.idle {
             return Ok(None);
         }
@@ -159,18 +146,6 @@ impl Store {
             .await?;
         }
         Ok(Some(info))
-    }
-
-    /// Marks the second factor done on a session.
-    pub async fn complete_mfa(&self, id_hash: [u8; 32]) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE sessions SET mfa_pending = 0 WHERE id_hash = ?1",
-                [id_hash.as_slice()],
-            )?;
-            Ok(())
-        })
-        .await
     }
 
     /// Ends one session.
@@ -289,29 +264,6 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
-        })
-        .await
-    }
-
-    /// Records a successful sign-in and returns the previous one (time, address).
-    pub async fn record_sign_in(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        ctx: AuditCtx,
-    ) -> StoreResult<(Option<DateTime<Utc>>, Option<String>)> {
-        self.write(move |tx| {
-            let previous = tx.query_row(
-                "SELECT last_sign_in_at, last_sign_in_ip FROM users WHERE id = ?1 AND tenant_id = ?2",
-                params![user.get(), tenant.get()],
-                |r| Ok((get_opt_ts(r, 0)?, r.get::<_, Option<String>>(1)?)),
-            )?;
-            tx.execute(
-                "UPDATE users SET last_sign_in_at = ?1, last_sign_in_ip = ?2 WHERE id = ?3 AND tenant_id = ?4",
-                params![ts(ctx.at), ctx.ip, user.get(), tenant.get()],
-            )?;
-            append(tx, &ctx, "auth.sign_in", "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
-            Ok(previous)
         })
         .await
     }

@@ -86,6 +86,8 @@ impl Store {
                         last_error: r.get(6)?,
                         created_at: get_ts(r, 7)?,
                         sent_at: get_opt_ts(r, 8)?,
+                        delivered_at: None,
+                        acknowledged_at: None,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -7,7 +7,6 @@ use genkan_core::audit::Outcome;
 use genkan_core::id::{
     AppointmentId, KioskId, PassId, SiteId, TenantId, UserId, VisitId, VisitorId,
 };
-use genkan_core::notification::{Channel, MessageKind};
 use genkan_core::pass::{PassHash, Validity};
 use genkan_core::tenant::TimeZone;
 use genkan_core::text::Locale;
@@ -22,7 +21,6 @@ use crate::Store;
 use crate::audit::{AuditCtx, append};
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::KioskAuth;
-use crate::outbox::{NewMessage, enqueue};
 use crate::sql::{get_opt_ts, get_ts, ts};
 
 /// How the visitor identified themselves.
@@ -58,8 +56,6 @@ pub(crate) struct PassRow {
     pub(crate) appointment_id: AppointmentId,
     pub(crate) host_id: UserId,
     pub(crate) host_name: String,
-    pub(crate) host_email: String,
-    pub(crate) host_locale: Option<String>,
     pub(crate) site_name: String,
     pub(crate) time_zone: TimeZone,
 }
@@ -119,8 +115,6 @@ pub(crate) fn find_pass(
                 appointment_id: AppointmentId(r.get(10)?),
                 host_id: UserId(r.get(11)?),
                 host_name: r.get(12)?,
-                host_email: r.get(13)?,
-                host_locale: r.get(14)?,
                 site_name: r.get(15)?,
                 time_zone: TimeZone::parse(&tz).unwrap_or_default(),
             })
@@ -129,7 +123,7 @@ pub(crate) fn find_pass(
 }
 
 /// `Some(answer)` if this kiosk request was answered before.
-fn replayed<T: DeserializeOwned>(
+pub(crate) fn replayed<T: DeserializeOwned>(
     conn: &Connection,
     kiosk: KioskId,
     key: &str,
@@ -154,7 +148,7 @@ fn replayed<T: DeserializeOwned>(
     .transpose()
 }
 
-fn remember<T: Serialize>(
+pub(crate) fn remember<T: Serialize>(
     conn: &Connection,
     kiosk: &KioskAuth,
     key: &str,
@@ -184,7 +178,11 @@ fn remember<T: Serialize>(
 }
 
 /// Checks the kiosk is still active inside the transaction (revocation is immediate).
-fn kiosk_active(conn: &Connection, kiosk: &KioskAuth, at: DateTime<Utc>) -> StoreResult<bool> {
+pub(crate) fn kiosk_active(
+    conn: &Connection,
+    kiosk: &KioskAuth,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
     let n = conn
         .prepare_cached(
             "UPDATE kiosks SET last_seen_at = ?1 WHERE id = ?2 AND tenant_id = ?3 AND status = 'active'",
@@ -375,7 +373,8 @@ impl Store {
     }
 }
 
-/// Queues the host's e-mail and, when configured, the tenant's Slack message.
+/// Queues the arrival alerts of a visit: the host (or their delegate), the tenant's
+/// channels and the site's reception contacts (see [`crate::alerts`]).
 pub(crate) fn queue_arrival_alerts(
     conn: &Connection,
     keys: &crate::KeyRing,
@@ -384,39 +383,19 @@ pub(crate) fn queue_arrival_alerts(
     visit_id: VisitId,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let host_locale = pass
-        .host_locale
-        .as_deref()
-        .and_then(|l| Locale::parse(l).ok())
-        .unwrap_or_default();
-    let base = NewMessage {
-        tenant_id: Some(tenant),
-        kind: MessageKind::HostArrival,
-        channel: Channel::Email,
-        recipient: pass.host_email.clone(),
-        locale: host_locale,
-        appointment_id: Some(pass.appointment_id),
-        visitor_id: Some(pass.visitor_id),
-        visit_id: Some(visit_id),
-        user_id: None,
-        secret_payload: None,
+    crate::alerts::queue_arrival(
+        conn,
+        keys,
+        tenant,
+        crate::alerts::ArrivalSubject {
+            host_id: pass.host_id,
+            site_id: pass.state.site_id,
+            appointment_id: Some(pass.appointment_id),
+            visitor_id: Some(pass.visitor_id),
+        },
+        visit_id,
         at,
-    };
-    enqueue(conn, keys, &base)?;
-    let slack: bool = conn
-        .prepare_cached("SELECT slack_webhook IS NOT NULL FROM tenants WHERE id = ?1")?
-        .query_row([tenant.get()], |r| r.get(0))?;
-    if slack {
-        enqueue(
-            conn,
-            keys,
-            &NewMessage {
-                channel: Channel::Slack,
-                recipient: "tenant".to_owned(),
-                ..base
-            },
-        )?;
-    }
+    )?;
     Ok(())
 }
 

@@ -216,6 +216,30 @@ pub struct KioskConfig {
     pub primary_color: String,
     /// Whether visitors may check out at the kiosk.
     pub checkout_enabled: bool,
+    /// Second brand colour as `#rrggbb` (empty from servers that predate it).
+    #[serde(default)]
+    pub accent_color: String,
+    /// Whether `GET /api/kiosk/v1/logo` has the tenant's logo to give.
+    #[serde(default)]
+    pub has_logo: bool,
+    /// The walk-in form: whether the kiosk offers it and what it asks
+    /// (all off from servers that predate walk-ins).
+    #[serde(default)]
+    pub walk_in: WalkInOptions,
+}
+
+/// What the kiosk's walk-in form offers and asks (tenant settings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalkInOptions {
+    /// Visitors without an invitation may register at the kiosk.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The form asks for the visitor's company.
+    #[serde(default)]
+    pub ask_company: bool,
+    /// The form asks for the visitor's phone number.
+    #[serde(default)]
+    pub ask_phone: bool,
 }
 
 /// What a host answered to an arrival alert.
@@ -277,12 +301,29 @@ pub struct Roster {
     pub passes: Vec<RosterPass>,
 }
 
+/// Values of [`Heartbeat::camera`].
+pub mod camera_state {
+    /// Frames arrive and look usable.
+    pub const OK: &str = "ok";
+    /// No camera, or it cannot be opened.
+    pub const NO_CAMERA: &str = "no_camera";
+    /// The camera is open but no frame arrived for a while.
+    pub const NO_FRAMES: &str = "no_frames";
+    /// Frames arrive but are too dark to read a pass.
+    pub const TOO_DARK: &str = "too_dark";
+    /// Frames come from image files (demo mode).
+    pub const IMAGES: &str = "images";
+    /// The camera is starting.
+    pub const STARTING: &str = "starting";
+}
+
 /// `POST /api/kiosk/v1/heartbeat`: how the kiosk is doing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Kiosk software version.
     pub version: String,
-    /// `ok`, `no_camera`, `no_frames`, `too_dark` or `images` (demo source).
+    /// One of [`camera_state`]: `ok`, `no_camera`, `no_frames`, `too_dark`, `images`
+    /// (demo source) or `starting`.
     pub camera: String,
     /// Last successful scan (RFC 3339), if any.
     #[serde(default)]
@@ -340,6 +381,16 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
+    }
+
+    #[test]
+    fn a_configuration_from_an_older_server_reads_with_walk_ins_off() {
+        let json = r##"{"kiosk_id": 1, "tenant_name": "A", "site_name": "HQ",
+            "time_zone": "Asia/Tokyo", "default_locale": "ja", "primary_color": "#1d4ed8",
+            "checkout_enabled": true}"##;
+        let config: KioskConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.walk_in, WalkInOptions::default());
+        assert!(!config.has_logo && config.accent_color.is_empty());
     }
 
     #[test]

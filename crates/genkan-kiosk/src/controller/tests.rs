@@ -6,6 +6,9 @@ use genkan_core::wire::v1::{CheckInResponse, CheckOutResponse, ErrorBody, ErrorC
 
 use super::*;
 
+mod replies;
+mod walk_ins;
+
 struct Kiosk {
     clock: ManualClock,
     reception: Reception,
@@ -409,6 +412,9 @@ fn check_out_is_offered_only_when_the_server_allows_it() {
         default_locale: "en".to_owned(),
         primary_color: "#0f766e".to_owned(),
         checkout_enabled: false,
+        accent_color: String::new(),
+        has_logo: false,
+        walk_in: genkan_core::wire::v1::WalkInOptions::default(),
     });
     assert_eq!(
         k.reception.locale(),

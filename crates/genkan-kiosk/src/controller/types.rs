@@ -1,6 +1,9 @@
 //! The vocabulary of the reception: screens, problems, answers and the effects asked of the network.
 
-use genkan_core::wire::v1::{CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, PresentPass};
+use chrono::{DateTime, Utc};
+use genkan_core::wire::v1::{
+    CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, PresentPass, ReplyKind, WalkInRequest,
+};
 
 /// The screen the kiosk shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +22,8 @@ pub enum Screen {
     Error,
     /// The 8-digit code keypad.
     CodeEntry,
+    /// A visitor without an invitation registers: name, company/phone, host search.
+    WalkIn,
 }
 
 /// Whether a presented pass checks the visitor in or out.
@@ -127,11 +132,14 @@ impl Problem {
     }
 }
 
-/// How the server (or, later, the offline journal) answered a presented pass.
+/// How the server (or the offline desk) answered a presented pass or a walk-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// Checked in.
     CheckedIn(CheckInResponse),
+    /// Checked in by the offline desk: verified against the roster and journaled; the
+    /// host is alerted when the journal is replayed.
+    OfflineCheckedIn(OfflineWelcome),
     /// Checked out.
     CheckedOut(CheckOutResponse),
     /// A typed refusal.
@@ -140,6 +148,19 @@ pub enum Answer {
     Unreachable(String),
     /// An answer the kiosk cannot read.
     Failed(String),
+}
+
+/// What the offline desk knows about a visitor it welcomed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineWelcome {
+    /// The visitor's name (from the roster).
+    pub visitor_name: String,
+    /// The host's name.
+    pub host_name: String,
+    /// The visitor's language.
+    pub locale: String,
+    /// The real arrival time, journaled.
+    pub offline_at: DateTime<Utc>,
 }
 
 /// What the welcome screen says.
@@ -153,6 +174,12 @@ pub struct Greeting {
     pub host_name: String,
     /// Whether the host alert was queued.
     pub host_notified: bool,
+    /// The visit on the server (none for an offline check-in, not sent yet).
+    pub visit_id: Option<i64>,
+    /// Checked in offline: the host is told once the network is back.
+    pub offline: bool,
+    /// The host's answer, once it comes.
+    pub reply: Option<ReplyKind>,
 }
 
 /// What the checked-out screen says.
@@ -213,5 +240,19 @@ pub enum Effect {
         server_url: String,
         /// The one-time pairing code.
         code: String,
+    },
+    /// Register and check in a walk-in (its `request_id` identifies the answer).
+    WalkIn(WalkInRequest),
+    /// Look up hosts whose name contains `query` (3 characters or more).
+    SearchHosts {
+        /// What the visitor typed.
+        query: String,
+    },
+    /// Wait for the host's reply to `visit_id` for up to `wait` (the welcome screen's time).
+    WatchReply {
+        /// The visit just opened.
+        visit_id: i64,
+        /// How long the welcome screen waits.
+        wait: std::time::Duration,
     },
 }

@@ -1,10 +1,15 @@
 //! Live camera frames through nokhwa (cargo feature `camera`). A missing or failing
-//! camera is a normal state: `next_frame` reports it and is simply called again later.
+//! camera is a normal state: `next_frame` reports it and is simply called again later,
+//! which reopens the device, so a camera unplugged and plugged back in recovers.
+//! The resolution asked for is a wish: the closest the device offers is taken.
 
 use image::RgbImage;
 use nokhwa::Camera;
 use nokhwa::pixel_format::RgbFormat;
-use nokhwa::utils::{CameraIndex, RequestedFormat, RequestedFormatType, Resolution};
+use nokhwa::utils::{
+    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
+    Resolution,
+};
 
 use super::{FrameError, FrameSource};
 
@@ -37,16 +42,28 @@ impl CameraSource {
 
     fn open(&self) -> Result<Camera, FrameError> {
         let (w, h) = self.resolution;
-        let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::HighestResolution(
-            Resolution::new(w, h),
-        ));
-        let mut camera = Camera::new(CameraIndex::Index(self.index), format)
-            .map_err(|e| FrameError::Unavailable(e.to_string()))?;
-        camera
-            .open_stream()
-            .map_err(|e| FrameError::Unavailable(e.to_string()))?;
-        tracing::info!(index = self.index, format = %camera.camera_format(), "camera open");
-        Ok(camera)
+        let wanted = Resolution::new(w, h);
+        // MJPEG first (USB cameras give 720p at full rate only that way), then raw
+        // YUYV, then whatever the device has.
+        let attempts = [
+            RequestedFormatType::Closest(CameraFormat::new(wanted, FrameFormat::MJPEG, 30)),
+            RequestedFormatType::Closest(CameraFormat::new(wanted, FrameFormat::YUYV, 30)),
+            RequestedFormatType::AbsoluteHighestFrameRate,
+        ];
+        let mut last_error = String::from("no format tried");
+        for attempt in attempts {
+            let format = RequestedFormat::new::<RgbFormat>(attempt);
+            match Camera::new(CameraIndex::Index(self.index), format)
+                .and_then(|mut camera| camera.open_stream().map(|()| camera))
+            {
+                Ok(camera) => {
+                    tracing::info!(index = self.index, format = %camera.camera_format(), "camera open");
+                    return Ok(camera);
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        Err(FrameError::Unavailable(last_error))
     }
 }
 
@@ -71,4 +88,16 @@ impl FrameSource for CameraSource {
             }
         }
     }
+}
+
+/// The cameras this machine has, as `(index, name)`.
+pub fn list() -> Result<Vec<(String, String)>, String> {
+    nokhwa::query(ApiBackend::Auto)
+        .map(|cameras| {
+            cameras
+                .iter()
+                .map(|c| (c.index().to_string(), c.human_name()))
+                .collect()
+        })
+        .map_err(|e| e.to_string())
 }

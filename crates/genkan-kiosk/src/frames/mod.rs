@@ -1,8 +1,10 @@
-//! Where frames come from: a [`FrameSource`] (camera or image files) feeding the frame thread.
+//! Where frames come from: a [`FrameSource`] (camera or image files) feeding the frame
+//! thread, and the [`health`] of the camera as the kiosk reports it.
 
 #[cfg(feature = "camera")]
 pub mod camera;
 pub mod files;
+pub mod health;
 mod pump;
 
 use image::RgbImage;
@@ -32,7 +34,7 @@ pub trait FrameSource {
 /// Creates a frame source on the frame thread.
 pub type SourceFactory = Box<dyn FnOnce() -> Box<dyn FrameSource> + Send>;
 
-/// The state of the camera as the scan screen shows it.
+/// The state of the camera as the scan screen shows it and the heartbeat reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CameraState {
     /// Waiting for the first frame.
@@ -41,6 +43,24 @@ pub enum CameraState {
     Live,
     /// No camera, or it failed: scanning is impossible for now.
     Unavailable,
+    /// The camera is open but no frame came for a while.
+    NoFrames,
+    /// Frames arrive but are too dark to read a pass.
+    TooDark,
+}
+
+impl CameraState {
+    /// The heartbeat's word for this state (`genkan_core::wire::v1::camera_state`).
+    pub fn heartbeat(self) -> &'static str {
+        use genkan_core::wire::v1::camera_state;
+        match self {
+            Self::Starting => camera_state::STARTING,
+            Self::Live => camera_state::OK,
+            Self::Unavailable => camera_state::NO_CAMERA,
+            Self::NoFrames => camera_state::NO_FRAMES,
+            Self::TooDark => camera_state::TOO_DARK,
+        }
+    }
 }
 
 /// A source that never has frames: used when the kiosk runs without a camera feature

@@ -1,8 +1,10 @@
-//! `KioskAdapter`: screen, language, names, brand colour, mode and the idle countdown.
+//! `KioskAdapter`: screen, language, names, logo, brand colour, mode, the network
+//! state and the idle countdown.
 
 use std::rc::Weak;
 
-use slint::{ComponentHandle as _, SharedString};
+use image::RgbaImage;
+use slint::{ComponentHandle as _, Image, Rgba8Pixel, SharedPixelBuffer, SharedString};
 
 use super::{Act, KioskAdapter, MainWindow, Screen as UiScreen, with};
 use crate::controller::{Mode, Reception, Screen};
@@ -17,7 +19,10 @@ pub(super) fn apply(ui: &MainWindow, r: &Reception) {
         Screen::CheckedOut => UiScreen::CheckedOut,
         Screen::Error => UiScreen::Error,
         Screen::CodeEntry => UiScreen::CodeEntry,
+        Screen::WalkIn => UiScreen::WalkIn,
     });
+    g.set_online(r.online());
+    g.set_walk_in_enabled(r.walk_in_options().enabled);
     g.set_language(r.locale().as_str().into());
     g.set_checkout_enabled(r.checkout_enabled());
     g.set_checkout_mode(r.mode() == Mode::CheckOut);
@@ -58,6 +63,25 @@ pub(super) fn connect<A: Act>(ui: &MainWindow, app: &Weak<A>) {
             None
         });
     });
+    let a = app.clone();
+    g.on_open_walk_in(move || {
+        with(&a, |r| {
+            r.open_walk_in();
+            None
+        });
+    });
+}
+
+/// Shows the company's logo in the top bar.
+pub fn show_logo(ui: &MainWindow, logo: &RgbaImage) {
+    let buffer = SharedPixelBuffer::<Rgba8Pixel>::clone_from_slice(
+        logo.as_raw(),
+        logo.width(),
+        logo.height(),
+    );
+    let g = ui.global::<KioskAdapter<'_>>();
+    g.set_logo(Image::from_rgba8(buffer));
+    g.set_has_logo(logo.width() > 0 && logo.height() > 0);
 }
 
 /// Reads a `#rrggbb` colour (the server's brand colour).

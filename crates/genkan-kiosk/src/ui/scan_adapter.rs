@@ -14,6 +14,8 @@ pub(super) fn apply(ui: &MainWindow, r: &Reception) {
         CameraState::Starting => CameraStatus::Starting,
         CameraState::Live => CameraStatus::Live,
         CameraState::Unavailable => CameraStatus::Unavailable,
+        CameraState::NoFrames => CameraStatus::NoFrames,
+        CameraState::TooDark => CameraStatus::TooDark,
     });
 }
 

@@ -1,8 +1,10 @@
-//! `VisitAdapter`: the names on the welcome and goodbye screens.
+//! `VisitAdapter`: the names on the welcome and goodbye screens, whether the check-in
+//! was offline, and the host's reply.
 
+use genkan_core::wire::v1::ReplyKind;
 use slint::ComponentHandle as _;
 
-use super::{MainWindow, VisitAdapter};
+use super::{HostReplyKind, MainWindow, VisitAdapter};
 use crate::controller::Reception;
 
 pub(super) fn apply(ui: &MainWindow, r: &Reception) {
@@ -12,6 +14,12 @@ pub(super) fn apply(ui: &MainWindow, r: &Reception) {
         g.set_visitor_company(greeting.visitor_company.as_deref().unwrap_or("").into());
         g.set_host_name(greeting.host_name.as_str().into());
         g.set_host_notified(greeting.host_notified);
+        g.set_offline(greeting.offline);
+        g.set_reply(match greeting.reply {
+            None => HostReplyKind::None,
+            Some(ReplyKind::Coming) => HostReplyKind::Coming,
+            Some(ReplyKind::Wait) => HostReplyKind::Wait,
+        });
     } else if let Some(farewell) = r.farewell() {
         g.set_visitor_name(farewell.visitor_name.as_str().into());
         g.set_visitor_company("".into());

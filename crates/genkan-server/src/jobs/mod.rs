@@ -2,6 +2,11 @@
 //! and runs on the scheduler task. Tests call `Scheduler::tick` with a moved clock.
 
 pub mod auto_checkout;
+pub mod backup;
+pub mod kiosk_silence;
+pub mod lifecycle;
+pub mod no_show;
+pub mod reminders;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -76,7 +81,14 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler with Genkan's standard jobs.
     pub fn new(ctx: JobContext) -> Self {
-        let jobs: Vec<Box<dyn Job>> = vec![Box::new(auto_checkout::AutoCheckout)];
+        let jobs: Vec<Box<dyn Job>> = vec![
+            Box::new(auto_checkout::AutoCheckout),
+            Box::new(kiosk_silence::KioskSilence),
+            Box::new(reminders::Reminders),
+            Box::new(no_show::NoShow),
+            Box::new(lifecycle::Lifecycle),
+            Box::new(backup::DailyBackup),
+        ];
         Self {
             ctx,
             jobs,

@@ -1,6 +1,6 @@
-//! Building each kind of message from the store's facts: invitation and cancellation
-//! mails (QR inline and attached, calendar file), host alerts by mail and Slack, and
-//! staff mails with single-use links.
+//! Building each kind of e-mail from the store's facts: invitation, update,
+//! cancellation and reminder mails (QR inline and attached, calendar file), host
+//! alerts with reply links, and staff mails with single-use links.
 
 use genkan_core::id::TenantId;
 use genkan_core::notification::MessageKind;
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::email::{FileAttachment, OutgoingMail, SendError};
 use super::render::safe_color;
-use super::{Notifier, QR_CID, ics, qr, slack, store_error};
+use super::{Notifier, QR_CID, ics, qr, store_error, views};
 
 impl Notifier {
     pub(super) async fn send_invitation(
@@ -29,16 +29,6 @@ impl Notifier {
             .invitation_context(tenant, visitor)
             .await
             .map_err(|e| store_error(&e))?;
-        let zone = ctx.time_zone;
-        let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone.tz());
-        let start = local(ctx.starts_at);
-        let map_url = (!ctx.site_address.trim().is_empty()).then(|| {
-            format!(
-                "https://www.google.com/maps/search/?api=1&query={}",
-                url::form_urlencoded::byte_serialize(ctx.site_address.as_bytes())
-                    .collect::<String>()
-            )
-        });
         let cancelled = msg.kind == MessageKind::Cancellation;
         let carries_pass = msg.kind == MessageKind::Invitation;
         let secrets: Option<PassSecrets> = msg
@@ -57,30 +47,8 @@ impl Notifier {
             .and_then(|s| genkan_core::pass::FallbackCode::parse(&s.code).ok())
             .map(|c| c.display())
             .unwrap_or_default();
-        let human =
-            |t: chrono::DateTime<chrono::Utc>| local(t).format("%Y-%m-%d %H:%M").to_string();
-        let view = json!({
-            "tenant_name": ctx.tenant_name,
-            "visitor_name": ctx.visitor_name,
-            "host_name": ctx.host_name,
-            "site_name": ctx.site_name,
-            "site_address": ctx.site_address,
-            "map_url": map_url,
-            "title": ctx.title,
-            "date": start.format("%Y-%m-%d").to_string(),
-            "start": start.format("%H:%M").to_string(),
-            "end": local(ctx.ends_at).format("%H:%M").to_string(),
-            "offset": start.format("%:z").to_string(),
-            "code": code,
-            "valid_from": human(ctx.valid_from),
-            "valid_until": human(ctx.valid_until),
-            "qr_cid": QR_CID,
-            "color": safe_color(&ctx.primary_color),
-        });
-        let rendered = self
-            .renderer
-            .mail(msg.kind, msg.locale, &view)
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let view = views::invitation(&ctx, &code, QR_CID);
+        let rendered = self.render(tenant, msg.kind, msg.locale, &view).await?;
         let description = if !carries_pass {
             String::new()
         } else {
@@ -155,19 +123,11 @@ impl Notifier {
             .arrival_context(tenant, visit)
             .await
             .map_err(|e| store_error(&e))?;
-        let view = json!({
-            "host_name": ctx.host_name,
-            "visitor_name": ctx.visitor_name,
-            "visitor_company": ctx.visitor_company,
-            "site_name": ctx.site_name,
-            "kiosk_name": ctx.kiosk_name,
-            "arrived_at": ctx.time_zone.format_human(ctx.checked_in_at),
-            "title": ctx.title,
-        });
+        let reply = self.reply_urls(tenant, &msg, visit, ctx.time_zone);
+        let view = views::arrival(&ctx, &reply);
         let rendered = self
-            .renderer
-            .mail(MessageKind::HostArrival, msg.locale, &view)
-            .map_err(|e| SendError::Permanent(e.to_string()))?;
+            .render(tenant, MessageKind::HostArrival, msg.locale, &view)
+            .await?;
         self.mailer
             .send(OutgoingMail {
                 to_name: Some(ctx.host_name),
@@ -179,67 +139,6 @@ impl Notifier {
                 attachments: Vec::new(),
             })
             .await
-    }
-
-    pub(super) async fn send_arrival_slack(
-        &self,
-        tenant: TenantId,
-        msg: Claimed,
-    ) -> Result<String, SendError> {
-        let visit = msg
-            .visit_id
-            .ok_or_else(|| SendError::Permanent("alert without visit".to_owned()))?;
-        let ctx = self
-            .store
-            .arrival_context(tenant, visit)
-            .await
-            .map_err(|e| store_error(&e))?;
-        let Some(url) = self
-            .store
-            .slack_webhook(tenant)
-            .await
-            .map_err(|e| store_error(&e))?
-        else {
-            return Err(SendError::Permanent(
-                "Slack is no longer configured".to_owned(),
-            ));
-        };
-        let ja = msg.locale == Locale::Ja;
-        let who = match &ctx.visitor_company {
-            Some(c) if ja => format!("{} 様（{c}）", ctx.visitor_name),
-            Some(c) => format!("{} ({c})", ctx.visitor_name),
-            None if ja => format!("{} 様", ctx.visitor_name),
-            None => ctx.visitor_name.clone(),
-        };
-        let headline = if ja {
-            format!("{who}が{}に到着しました", ctx.site_name)
-        } else {
-            format!("{who} has arrived at {}", ctx.site_name)
-        };
-        let (l_host, l_site, l_time) = if ja {
-            ("担当者", "拠点", "時刻")
-        } else {
-            ("Host", "Site", "Time")
-        };
-        let site = match &ctx.kiosk_name {
-            Some(k) => format!("{} — {k}", ctx.site_name),
-            None => ctx.site_name.clone(),
-        };
-        let payload = slack::arrival_payload(&slack::ArrivalMessage {
-            headline: &headline,
-            fields: vec![
-                (l_host, ctx.host_name.clone()),
-                (l_site, site),
-                (l_time, ctx.time_zone.format_human(ctx.checked_in_at)),
-            ],
-        });
-        slack::post(
-            &self.http,
-            &url,
-            &payload,
-            self.config.outbound.allow_private_networks,
-        )
-        .await
     }
 
     pub(super) async fn send_user_link(
@@ -285,6 +184,55 @@ impl Notifier {
         self.mailer
             .send(OutgoingMail {
                 to_name: Some(ctx.name),
+                to_address: msg.recipient,
+                subject: rendered.subject,
+                text: rendered.text,
+                html: rendered.html,
+                inline_png: None,
+                attachments: Vec::new(),
+            })
+            .await
+    }
+}
+
+impl Notifier {
+    /// "Kiosk silent" to one admin: which kiosk, where, since when.
+    pub(super) async fn send_kiosk_silent(
+        &self,
+        tenant: TenantId,
+        msg: Claimed,
+    ) -> Result<String, SendError> {
+        let admin = msg
+            .user_id
+            .ok_or_else(|| SendError::Permanent("kiosk alert without admin".to_owned()))?;
+        let payload: genkan_store::kiosk_health::SilencePayload = msg
+            .secret_payload
+            .as_deref()
+            .map(serde_json::from_slice)
+            .transpose()
+            .map_err(|_| SendError::Permanent("unreadable kiosk alert payload".to_owned()))?
+            .ok_or_else(|| SendError::Permanent("kiosk alert without kiosk".to_owned()))?;
+        let ctx = self
+            .store
+            .silence_context(tenant, genkan_core::id::KioskId(payload.kiosk_id), admin)
+            .await
+            .map_err(|e| store_error(&e))?;
+        let view = json!({
+            "admin_name": ctx.admin_name,
+            "tenant_name": ctx.tenant_name,
+            "kiosk_name": ctx.kiosk_name,
+            "site_name": ctx.site_name,
+            "minutes": ctx.silence_minutes,
+            "last_seen": ctx.last_seen_at.map_or_else(|| "—".to_owned(), |t| ctx.time_zone.format_human(t)),
+            "color": safe_color(&ctx.primary_color),
+        });
+        let rendered = self
+            .renderer
+            .mail(MessageKind::KioskSilent, msg.locale, &view)
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.mailer
+            .send(OutgoingMail {
+                to_name: Some(ctx.admin_name),
                 to_address: msg.recipient,
                 subject: rendered.subject,
                 text: rendered.text,

@@ -133,7 +133,12 @@ impl Mailer {
                     )),
                 }
                 .map_err(|e| format!("mail.host {}: {e}", config.host))?;
-                let mut builder = builder.port(config.port).timeout(Some(timeout));
+                // Connections are reused; the notifier bounds how many sends run at
+                // once (`notify.mail_parallel`), the pool only has to hold them.
+                let mut builder = builder
+                    .port(config.port)
+                    .timeout(Some(timeout))
+                    .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(64));
                 if !config.username.is_empty() {
                     builder = builder.credentials(Credentials::new(
                         config.username.clone(),
@@ -234,5 +239,70 @@ impl Mailer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(name: &str, address: &str, subject: &str) -> OutgoingMail {
+        OutgoingMail {
+            to_name: Some(name.to_owned()),
+            to_address: address.to_owned(),
+            subject: subject.to_owned(),
+            text: "text".to_owned(),
+            html: "<p>html</p>".to_owned(),
+            inline_png: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// The header lines of a formatted message (continuations joined).
+    fn headers(message: &Message) -> Vec<String> {
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap().to_owned();
+        let mut out: Vec<String> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                out.last_mut().unwrap().push_str(line);
+            } else {
+                out.push(line.to_owned());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn cr_lf_in_names_and_subjects_adds_no_header_and_no_recipient() {
+        let from: Mailbox = "Genkan <genkan@example.com>".parse().unwrap();
+        let clean = Mailer::build(&from, mail("Sato", "sato@example.com", "Hello")).unwrap();
+        let clean_names: Vec<String> = headers(&clean)
+            .iter()
+            .map(|h| h.split(':').next().unwrap().to_ascii_lowercase())
+            .collect();
+        for (name, subject) in [
+            ("Sato\r\nBcc: evil@example.com", "Hello"),
+            ("Sato\nX-Injected: 1", "Hi\r\nBcc: evil@example.com"),
+            ("Sato", "Hi\r\n\r\nbody injection"),
+        ] {
+            let message = Mailer::build(&from, mail(name, "sato@example.com", subject)).unwrap();
+            let names: Vec<String> = headers(&message)
+                .iter()
+                .map(|h| h.split(':').next().unwrap().to_ascii_lowercase())
+                .collect();
+            assert_eq!(names, clean_names, "{name:?} / {subject:?}");
+            let to: Vec<String> = message
+                .envelope()
+                .to()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(to, ["sato@example.com"]);
+        }
+        // An address with CR/LF is refused outright.
+        assert!(
+            Mailer::build(&from, mail("Sato", "sato@example.com\r\nBcc: e@x.y", "Hi")).is_err()
+        );
     }
 }

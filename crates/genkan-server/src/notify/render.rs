@@ -26,7 +26,13 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "appointment_update",
     "host_arrival",
     "user_invitation",
-    "password_reset"
+    "password_reset",
+    "kiosk_silent",
+    "reminder",
+    "no_show",
+    "invitation_failed",
+    "notice",
+    "operator_alert"
 );
 
 /// A rendered e-mail.
@@ -44,8 +50,8 @@ pub struct RenderedMail {
 #[derive(Debug, thiserror::Error)]
 #[error("template {name}: {source}")]
 pub struct RenderError {
-    name: String,
-    source: minijinja::Error,
+    pub(crate) name: String,
+    pub(crate) source: minijinja::Error,
 }
 
 /// The template set.
@@ -62,6 +68,37 @@ impl Default for Renderer {
 impl Renderer {
     /// Loads the built-in templates.
     pub fn new() -> Self {
+        let mut env = Self::environment();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("built-in template {name} does not parse: {e}"));
+        }
+        Self { env }
+    }
+
+    /// Renders `kind` in `locale` with `ctx`, using a tenant's own `overrides` for
+    /// the parts it replaced (see [`super::custom`]).
+    pub fn mail_with(
+        &self,
+        kind: MessageKind,
+        locale: Locale,
+        ctx: &impl Serialize,
+        overrides: &genkan_store::templates::TemplateParts,
+    ) -> Result<RenderedMail, RenderError> {
+        if overrides.is_empty() {
+            return self.mail(kind, locale, ctx);
+        }
+        super::custom::render(self, kind, locale, ctx, overrides)
+    }
+
+    /// The built-in source of one part (`subject.txt`, `body.txt`, `body.html`).
+    pub fn source(&self, kind: MessageKind, locale: Locale, file: &str) -> Option<&'static str> {
+        let name = format!("{}/{}/{file}", kind.as_str(), locale.as_str());
+        TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    }
+
+    /// A fresh environment configured like the built-in one (escaping, strictness).
+    pub(crate) fn environment<'a>() -> Environment<'a> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
@@ -71,11 +108,7 @@ impl Renderer {
             }
         });
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("built-in template {name} does not parse: {e}"));
-        }
-        Self { env }
+        env
     }
 
     /// Renders the three parts of `kind` in `locale` with `ctx`.
@@ -92,20 +125,23 @@ impl Renderer {
                 .and_then(|t| t.render(ctx))
                 .map_err(|source| RenderError { name, source })
         };
-        let subject = part("subject.txt")?;
         Ok(RenderedMail {
-            // A subject is one line, whatever the data held.
-            subject: subject
-                .split(['\r', '\n'])
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(" ")
-                .trim()
-                .to_owned(),
+            subject: one_line(&part("subject.txt")?),
             text: part("body.txt")?,
             html: part("body.html")?,
         })
     }
+}
+
+/// A subject is one line, whatever the data held.
+pub(crate) fn one_line(subject: &str) -> String {
+    subject
+        .split(['\r', '\n'])
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned()
 }
 
 /// A brand colour safe to put in a style attribute (`#rrggbb`), else the default.
@@ -148,7 +184,8 @@ mod tests {
             }
         }
         let arrival = json!({"host_name": "Tanaka", "visitor_name": "Sato", "visitor_company": "X",
-            "site_name": "HQ", "kiosk_name": "Lobby", "arrived_at": "2026-11-23 10:02 (+09:00)", "title": null});
+            "site_name": "HQ", "kiosk_name": "Lobby", "arrived_at": "2026-11-23 10:02 (+09:00)", "title": null,
+            "reply_coming_url": null, "reply_wait_url": null, "reply_expires_at": ""});
         for locale in [Locale::Ja, Locale::En] {
             let m = r.mail(MessageKind::HostArrival, locale, &arrival).unwrap();
             assert!(m.subject.contains("Sato") && m.text.contains("+09:00"));

@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/appointments/{id}/deliveries", get(appointment_deliveries))
         .route("/visits", get(list_visits))
         .route("/settings/slack", put(set_slack))
+        .merge(super::api_channels::router())
+        .route("/auth/refresh", post(refresh_token))
+        .route("/tokens", get(list_tokens))
+        .route("/tokens/{id}/revoke", post(revoke_token))
 }
 
 fn require(staff: &Staff, what: Permission) -> ApiResult<()> {
@@ -534,6 +538,72 @@ async fn set_slack(
     };
     s.store
         .set_slack_webhook(staff.principal.tenant_id, url, staff.ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshInput {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    expires_at: Option<String>,
+    refresh_token: Option<String>,
+}
+
+/// Exchanges a refresh token for a new pair; a reused one revokes its family.
+async fn refresh_token(
+    State(s): State<AppState>,
+    ip: crate::request::ClientIp,
+    AppJson(input): AppJson<RefreshInput>,
+) -> ApiResult<Json<TokenPair>> {
+    let unauthorized =
+        || ApiError::new(ErrorCode::Unauthorized).with_message("The refresh token is not valid.");
+    if !input
+        .refresh_token
+        .starts_with(genkan_store::tokens::REFRESH_PREFIX)
+    {
+        return Err(unauthorized());
+    }
+    let ctx = crate::extract::anonymous_ctx(&s, Some(ip));
+    match s
+        .store
+        .refresh_api_token(&input.refresh_token, Duration::hours(1), ctx)
+        .await?
+    {
+        Ok(issued) => Ok(Json(TokenPair {
+            access_token: issued.access_token,
+            expires_at: issued.expires_at.map(|t| t.to_rfc3339()),
+            refresh_token: issued.refresh_token,
+        })),
+        Err(_) => Err(unauthorized()),
+    }
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    staff: Staff,
+) -> ApiResult<Json<Vec<genkan_store::tokens::TokenListing>>> {
+    require(&staff, Permission::Administer)?;
+    Ok(Json(s.store.api_tokens(staff.principal.tenant_id).await?))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    staff: Staff,
+    AppPath(id): AppPath<i64>,
+) -> ApiResult<StatusCode> {
+    require(&staff, Permission::Administer)?;
+    s.store
+        .revoke_api_token(
+            staff.principal.tenant_id,
+            genkan_core::id::TokenId(id),
+            staff.ctx,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

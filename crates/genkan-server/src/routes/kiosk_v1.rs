@@ -1,10 +1,15 @@
-//! Kiosk API v1: pairing, configuration, check-in and check-out by QR token or code.
+//! Kiosk API v1: pairing, configuration, check-in and check-out by QR token or code
+//! (and journal replays by token hash), plus what [`health`] and [`walk_in`] serve:
+//! heartbeats, offline rosters, the logo, host search and walk-ins.
+
+mod health;
+mod walk_in;
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use genkan_core::pass::{FallbackCode, PassToken};
+use genkan_core::pass::{FallbackCode, PassHash, PassToken};
 use genkan_core::wire::v1::{
     CheckInResponse, CheckOutResponse, ErrorCode, KioskConfig, PairRequest, PairResponse,
     PresentPass, valid_request_id,
@@ -25,6 +30,12 @@ pub fn router() -> Router<AppState> {
         .route("/config", get(config))
         .route("/check-in", post(check_in))
         .route("/check-out", post(check_out))
+        .route("/roster", get(health::roster))
+        .route("/heartbeat", post(health::heartbeat))
+        .route("/logo", get(health::logo))
+        .route("/hosts", get(walk_in::hosts))
+        .route("/walk-in", post(walk_in::walk_in))
+        .route("/visits/{visit_id}/reply", get(super::kiosk_reply::poll))
 }
 
 async fn pair(
@@ -72,22 +83,36 @@ fn kiosk_ctx(state: &AppState, kiosk: &KioskAuth, ip: ClientIp) -> AuditCtx {
     }
 }
 
-/// Reads the presented pass; refuses bad request ids, both or neither of token/code,
-/// unreadable tokens and implausible offline times.
+/// Reads the presented pass; refuses bad request ids, anything but exactly one of
+/// token/code/token_hash, unreadable tokens, a token hash outside a journal replay
+/// (without `offline_at`) and implausible offline times.
 fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
     if !valid_request_id(&req.request_id) {
         return Err(ApiError::new(ErrorCode::Malformed)
             .with_message("request_id must be 8-64 characters of A-Z a-z 0-9 - _."));
     }
-    let key = match (&req.token, &req.code) {
-        (Some(token), None) => PassKey::Token(
+    let key = match (&req.token, &req.code, &req.token_hash) {
+        // A kiosk replaying its offline journal names the pass by the roster's token
+        // hash: it never keeps the token itself.
+        (None, None, Some(hash)) => {
+            if req.offline_at.is_none() {
+                return Err(ApiError::new(ErrorCode::Malformed).with_message(
+                    "token_hash is only accepted in journal replays, together with offline_at.",
+                ));
+            }
+            PassKey::Token(PassHash::from_hex(hash).ok_or_else(|| {
+                ApiError::new(ErrorCode::Malformed)
+                    .with_message("token_hash must be 64 hex digits.")
+            })?)
+        }
+        (Some(token), None, None) => PassKey::Token(
             PassToken::parse(token)
                 .map_err(|_| {
                     ApiError::new(ErrorCode::Malformed).with_message("This is not a Genkan pass.")
                 })?
                 .hash(),
         ),
-        (None, Some(code)) => PassKey::Code(
+        (None, Some(code), None) => PassKey::Code(
             FallbackCode::parse(code)
                 .map_err(|_| {
                     ApiError::new(ErrorCode::Malformed).with_message("The code must be 8 digits.")
@@ -96,7 +121,7 @@ fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
         ),
         _ => {
             return Err(ApiError::new(ErrorCode::Malformed)
-                .with_message("Give exactly one of token and code."));
+                .with_message("Give exactly one of token, code and token_hash."));
         }
     };
     let offline_at = req

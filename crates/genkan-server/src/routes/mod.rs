@@ -1,8 +1,11 @@
 //! The router: the one place where every URL and its handler can be seen.
 
+pub mod api_channels;
 pub mod api_v1;
 pub mod health;
+pub mod kiosk_reply;
 pub mod kiosk_v1;
+pub mod reply;
 pub mod web;
 
 use std::time::Duration;
@@ -37,7 +40,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/kiosk/v1", kiosk_v1::router())
         .nest("/api/v1", api_v1::router())
         .merge(web::router())
+        .merge(reply::router())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ops::read_only::guard,
+        ))
+        .layer(middleware::from_fn(crate::ops::metrics::track))
         .layer(middleware::from_fn(security_headers))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -32,7 +32,8 @@ pub struct CsvSink {
     inner: Arc<Mutex<Buffer>>,
 }
 
-fn push_row(buf: &mut Vec<u8>, cells: &[&str]) {
+/// Appends one CSV row (formula cells neutralised, quoted where needed, CRLF).
+pub fn push_row(buf: &mut Vec<u8>, cells: &[&str]) {
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             buf.push(b',');

@@ -28,6 +28,7 @@ const NOTICES: &[&str] = &[
     "link_sent",
     "signed_in",
     "password_changed",
+    "erased",
 ];
 
 /// The shared page frame.
@@ -57,6 +58,10 @@ pub struct Layout {
     pub is_admin: bool,
     /// Whether front-desk entries are shown.
     pub is_front_desk: bool,
+    /// Operator notices shown as banners (incidents, maintenance, …).
+    pub banners: Vec<genkan_store::notices::Banner>,
+    /// The tenant's contract has ended: everything is read-only.
+    pub read_only: bool,
 }
 
 impl Layout {
@@ -81,6 +86,14 @@ impl Layout {
             static_v: super::assets::VERSION.as_str(),
             is_admin: user.principal.may(Permission::Administer),
             is_front_desk: user.principal.may(Permission::FrontDesk),
+            banners: state
+                .store
+                .active_notices(user.session.tenant_id, state.clock.now())
+                .await?,
+            read_only: state
+                .store
+                .is_read_only(user.session.tenant_id, state.clock.now())
+                .await?,
         })
     }
 
@@ -90,6 +103,16 @@ impl Layout {
             .filter(|k| NOTICES.contains(k))
             .map(|k| self.t.get(&format!("notice.{k}")).to_owned());
         self
+    }
+
+    /// A notice kind in the user's language.
+    pub fn notice_kind(&self, kind: &str) -> &str {
+        self.t.get(match kind {
+            "incident" => "ops.kind_incident",
+            "maintenance" => "ops.kind_maintenance",
+            "sla_change" => "ops.kind_sla_change",
+            _ => "ops.kind_end_of_service",
+        })
     }
 
     /// The role's name in the user's language.

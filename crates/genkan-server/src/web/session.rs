@@ -125,7 +125,16 @@ async fn load(
         .session(&value, now, limits(state))
         .await?
         .ok_or(PageError::SignIn)?;
-    if session.mfa_pending && !allow_mfa_pending {
+    let ip = ClientIp::from_request_parts(parts, state).await.ok();
+    // The tenant's allowlist holds for every request, so a cookie taken elsewhere
+    // is useless from outside the listed networks.
+    if session.allowlist.applies_to(session.role)
+        && !ip.is_some_and(|ip| session.allowlist.permits(session.role, ip.0))
+    {
+        tracing::warn!(user.id = %session.user_id, "session used from an address outside the allowlist");
+        return Err(PageError::Forbidden);
+    }
+    if session.needs_second_factor() && !allow_mfa_pending {
         return Err(PageError::SecondFactor);
     }
     let principal = Principal {
@@ -135,7 +144,6 @@ async fn load(
             role: session.role,
         },
     };
-    let ip = ClientIp::from_request_parts(parts, state).await.ok();
     let ctx = AuditCtx::of(&principal, ip.map(|i| i.to_string()), current_id(), now);
     let t = Tr::new(locale_of(
         session.locale.as_deref(),
@@ -188,6 +196,37 @@ impl FromRequestParts<AppState> for PendingUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         load(parts, state, true).await.map(Self)
+    }
+}
+
+/// A form post from a session that may still wait for its second factor (the
+/// second-factor pages and signing out), with its CSRF token and origin checked.
+#[derive(Debug, Clone)]
+pub struct PendingForm {
+    /// The user.
+    pub user: WebUser,
+    /// Every field in order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl PendingForm {
+    /// The first value of `name` (empty if missing).
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl FromRequest<AppState> for PendingForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let PendingUser(user) = PendingUser::from_request_parts(&mut parts, state).await?;
+        let fields = read_form(&mut parts, body, &user).await?;
+        Ok(Self { user, fields })
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) struct TestApp {
     pub(crate) store: Store,
     /// The application's clock.
     pub(crate) clock: ManualClock,
+    /// The port it listens on (all loopback addresses of its family reach it).
+    pub(crate) port: u16,
     /// The main tenant (`acme`).
     pub(crate) tenant: TenantId,
     /// Another tenant (`other`), whose ids must stay invisible.
@@ -57,6 +59,8 @@ pub(crate) struct Page {
     pub(crate) location: Option<String>,
     /// The body as text.
     pub(crate) body: String,
+    /// The request id the server answered with.
+    pub(crate) request_id: Option<String>,
 }
 
 impl Page {
@@ -106,21 +110,29 @@ impl Page {
 pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
+    jar: Arc<reqwest::cookie::Jar>,
     /// This session's CSRF token.
     pub(crate) csrf: String,
 }
 
-fn http_client(lang: &str) -> reqwest::Client {
+/// A client with its own cookie jar, connecting from `local` (any 127.0.0.0/8
+/// address, or `::1`) when given.
+fn http_client(
+    lang: &str,
+    jar: &Arc<reqwest::cookie::Jar>,
+    local: Option<std::net::IpAddr>,
+) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::ACCEPT_LANGUAGE,
         reqwest::header::HeaderValue::from_str(lang).unwrap(),
     );
     reqwest::Client::builder()
-        .cookie_store(true)
+        .cookie_provider(Arc::clone(jar))
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
         .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+        .local_address(local)
         .build()
         .unwrap()
 }
@@ -132,11 +144,17 @@ async fn read(response: reqwest::Response) -> Page {
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = response.text().await.unwrap_or_default();
     Page {
         status,
         location,
         body,
+        request_id,
     }
 }
 
@@ -181,6 +199,28 @@ pub(crate) fn multipart(fields: &[(&str, &str)], file: &FilePart<'_>) -> (String
 }
 
 impl Browser {
+    /// The value of this browser's session cookie, if it has one.
+    pub(crate) fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix("genkan_session="))
+            .map(str::to_owned)
+    }
+
+    /// GET `path` with extra request headers.
+    pub(crate) async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
     /// GET `path`.
     pub(crate) async fn get(&self, path: &str) -> Page {
         read(
@@ -216,6 +256,58 @@ impl Browser {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         self.post_raw(path, &all, None).await
+    }
+
+    /// POSTs a form with this session's CSRF token and extra request headers.
+    pub(crate) async fn post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(encode(&all));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Sends a JSON API request with a bearer token: (status, request id, body).
+    pub(crate) async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let id = r
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, id, r.json().await.unwrap_or_default())
     }
 
     /// POSTs a form exactly as given, optionally with an `Origin` header.
@@ -317,12 +409,19 @@ async fn seed_tenant(store: &Store, slug: &str, name: &str) -> TenantId {
 impl TestApp {
     /// Starts the application with two seeded tenants.
     pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(|_| {}, "127.0.0.1:0").await
+    }
+
+    /// Starts the application with a changed configuration, listening on `bind`
+    /// (`[::]:0` accepts IPv6 and, as IPv4-mapped addresses, IPv4 clients).
+    pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut Config), bind: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.data.dir = dir.path().to_path_buf();
         config.data.readers = 2;
         config.auth.argon2_memory_kib = 256;
         config.auth.argon2_iterations = 1;
+        tweak(&mut config);
         let store = open_store(&config, KeyRing::generate()).unwrap();
         let clock = ManualClock::new(start());
         let hasher = Passwords::new(&config.auth);
@@ -359,7 +458,7 @@ impl TestApp {
             .await
             .unwrap()
             .id;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(bind).await.unwrap();
         let app =
             Application::build(config, store.clone(), Arc::new(clock.clone()), listener).unwrap();
         let addr: SocketAddr = app.local_addr().unwrap();
@@ -368,9 +467,10 @@ impl TestApp {
             let _ = rx.await;
         }));
         Self {
-            base: format!("http://{addr}"),
+            base: format!("http://127.0.0.1:{}", addr.port()),
             store,
             clock,
+            port: addr.port(),
             tenant,
             other,
             other_site,
@@ -381,23 +481,33 @@ impl TestApp {
 
     /// A browser that is not signed in (English).
     pub(crate) fn anonymous(&self) -> Browser {
+        self.anonymous_from(None)
+    }
+
+    /// A browser that is not signed in, connecting from `ip` (e.g. `127.0.0.2`, `::1`).
+    pub(crate) fn anonymous_from(&self, ip: Option<&str>) -> Browser {
+        let local: Option<std::net::IpAddr> = ip.map(|i| i.parse().unwrap());
+        let base = match local {
+            Some(std::net::IpAddr::V6(_)) => format!("http://[::1]:{}", self.port),
+            _ => self.base.clone(),
+        };
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         Browser {
-            http: http_client("en"),
-            base: self.base.clone(),
+            http: http_client("en", &jar, local),
+            base,
+            jar,
             csrf: String::new(),
         }
     }
 
-    /// Signs in through the real sign-in form; panics if it fails.
-    pub(crate) async fn sign_in(&self, email: &str) -> Browser {
-        self.sign_in_with(email, PASSWORD)
-            .await
-            .expect("sign-in failed")
-    }
-
-    /// Signs in with `password`; `None` if the server did not let the user in.
-    pub(crate) async fn sign_in_with(&self, email: &str, password: &str) -> Option<Browser> {
-        let mut browser = self.anonymous();
+    /// Posts the sign-in form from `ip`: the browser and the answer to the post.
+    pub(crate) async fn password_step(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> (Browser, Page) {
+        let browser = self.anonymous_from(ip);
         let organisation = if email.ends_with("@other.example") {
             "other"
         } else {
@@ -417,7 +527,31 @@ impl TestApp {
                 None,
             )
             .await;
-        if page.status != 303 {
+        (browser, page)
+    }
+
+    /// Signs in through the real sign-in form; panics if it fails.
+    pub(crate) async fn sign_in(&self, email: &str) -> Browser {
+        self.sign_in_with(email, PASSWORD)
+            .await
+            .expect("sign-in failed")
+    }
+
+    /// Signs in with `password`; `None` if the server did not let the user in.
+    pub(crate) async fn sign_in_with(&self, email: &str, password: &str) -> Option<Browser> {
+        self.sign_in_from(email, password, None).await
+    }
+
+    /// Signs in from `ip` with `password`; `None` unless the sign-in is complete
+    /// (a second factor still to come counts as not signed in).
+    pub(crate) async fn sign_in_from(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Option<Browser> {
+        let (mut browser, page) = self.password_step(email, password, ip).await;
+        if page.status != 303 || page.location.as_deref() != Some("/dashboard?notice=signed_in") {
             return None;
         }
         let account = browser.get("/account").await;

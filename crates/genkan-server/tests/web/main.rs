@@ -4,8 +4,15 @@
 
 mod access;
 mod account;
+mod allowlist;
+mod audit;
 mod helpers;
 mod import;
+mod kiosk_health;
+mod limits;
+mod mfa;
+mod notifications;
 mod settings;
+mod signin;
 mod sites;
 mod users;

@@ -1,11 +1,15 @@
 //! WAL checkpoints on their own thread and connection, so the writer never stalls
 //! behind copying pages into the database file (its automatic checkpoints are off).
+//! The same thread notices messages queued by other processes (operator commands
+//! such as `genkan notice publish`) and wakes the outbox worker for them.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use tokio::sync::Notify;
 
 use super::pragmas::{Access, open};
 use crate::error::StoreResult;
@@ -21,20 +25,32 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts checkpointing the database at `path`.
-    pub(crate) fn start(path: &Path, key: &DbKey) -> StoreResult<Self> {
+    pub(crate) fn start(path: &Path, key: &DbKey, outbox: Arc<Notify>) -> StoreResult<Self> {
         let conn = open(path, key, Access::Checkpoint)?;
         let (stop, stopped) = sync_channel(0);
         std::thread::Builder::new()
             .name("genkan-checkpoint".to_owned())
-            .spawn(move || run(&conn, &stopped))?;
+            .spawn(move || run(&conn, &stopped, &outbox))?;
         Ok(Self { _stop: stop })
     }
 }
 
-fn run(conn: &Connection, stopped: &Receiver<()>) {
+/// The newest message id (a rowid lookup), to notice messages queued elsewhere.
+fn newest_queued(conn: &Connection) -> i64 {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+fn run(conn: &Connection, stopped: &Receiver<()>, outbox: &Notify) {
+    let mut seen = newest_queued(conn);
     loop {
         match stopped.recv_timeout(INTERVAL) {
             Err(RecvTimeoutError::Timeout) => {
+                let newest = newest_queued(conn);
+                if newest > seen {
+                    outbox.notify_one();
+                }
+                seen = newest;
                 // PASSIVE never blocks the writer or readers; whatever it cannot copy now
                 // is copied next time.
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {

@@ -9,7 +9,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use genkan_core::password;
 use genkan_core::text::{EmailAddress, Locale};
+use genkan_store::security::{FailedAttempt, account_name};
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
@@ -50,6 +52,7 @@ struct AccountPage {
     email: String,
     language: String,
     sessions: Vec<SessionRow>,
+    mfa_enabled: bool,
     min_length: usize,
     errors: FormErrors,
 }
@@ -124,6 +127,7 @@ async fn render(
         email: me.email,
         language: me.locale.map_or("browser", Locale::as_str).to_owned(),
         sessions,
+        mfa_enabled: state.store.mfa_status(tenant, me.id).await?.enabled,
         min_length: password::min_length(me.role),
         errors,
     };
@@ -213,7 +217,13 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
     let email = EmailAddress::parse(&me.email).map_err(PageError::internal)?;
     let slug = state.store.tenant(tenant).await?.slug;
     // Guessing the current password from an open session counts like failed sign-ins.
-    let account_key = format!("{slug}\n{}", me.email);
+    let account_key = account_name(&slug, &me.email);
+    let now = state.clock.now();
+    let throttled = state
+        .store
+        .sign_in_failures(&account_key, now)
+        .await?
+        .is_some_and(|f| f.blocked_until(now).is_some());
     let stored = state
         .store
         .user_credentials(tenant, &email)
@@ -221,7 +231,6 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
         .and_then(|(_, hash)| hash);
     let passwords = state.passwords.clone();
     let current = form.get("current").to_owned();
-    let locked = state.limits.sign_in_account.blocked(&account_key).is_some();
     let ok = tokio::task::spawn_blocking(move || match stored {
         Some(hash) => passwords.verify(&hash, &current).0,
         None => {
@@ -232,8 +241,18 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
     .await
     .map_err(PageError::internal)?;
     let mut errors = FormErrors::none();
-    if !ok || locked {
-        state.limits.sign_in_account.record(&account_key);
+    if !ok || throttled {
+        let attempt = FailedAttempt {
+            account: account_key,
+            counted: !throttled,
+            action: "user.password_change",
+            target: ("user", Some(me.id.to_string())),
+            details: json!({ "reason": "current_password" }),
+        };
+        state
+            .store
+            .record_failed_attempt(attempt, user.ctx.clone())
+            .await?;
         errors.add(
             &t,
             "current",
@@ -263,20 +282,15 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
         let html = render(&state, user, errors, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
     }
-    state.limits.sign_in_account.clear(&account_key);
     let passwords = state.passwords.clone();
     let new = new.to_owned();
     let hash = tokio::task::spawn_blocking(move || passwords.hash(&new))
         .await
         .map_err(PageError::internal)?;
-    state
-        .store
-        .set_password_hash(tenant, me.id, hash, user.ctx.clone(), true)
-        .await?;
     // Whoever else knew the old password is signed out; this browser stays in.
     state
         .store
-        .end_other_sessions(tenant, me.id, user.session.id_hash, user.ctx.clone())
+        .change_password(tenant, me.id, hash, user.session.id_hash, user.ctx.clone())
         .await?;
     Ok(Redirect::to("/account?notice=password_changed").into_response())
 }

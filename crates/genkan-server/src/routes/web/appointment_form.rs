@@ -306,6 +306,8 @@ fn place_errors(
             let (index, field) = rest.split_once("].").unwrap_or(("", ""));
             if let Some(row) = index.parse::<usize>().ok().and_then(|i| rows.get_mut(i)) {
                 row.errors.add(t, field, e.code, &e.message);
+                // Not shown by itself: it makes the page say "correct the fields below".
+                errors.set("visitor_rows", String::new());
                 continue;
             }
         }

@@ -168,7 +168,8 @@ struct VisitorLine {
 /// A ledger line with times in the site's zone.
 struct LedgerLine {
     kind: String,
-    channel: String,
+    channel_key: String,
+    status_key: String,
     recipient: String,
     status: String,
     attempts: u32,
@@ -283,7 +284,9 @@ async fn render_detail(
             .into_iter()
             .map(|l| LedgerLine {
                 kind: t.get(&format!("message.{}", l.kind)).to_owned(),
-                channel: l.channel,
+                channel_key: format!("channel.{}", l.channel),
+
+                status_key: format!("delivery.{}", l.status),
                 recipient: l.recipient,
                 status: l.status,
                 attempts: l.attempts,

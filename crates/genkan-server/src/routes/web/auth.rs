@@ -1,6 +1,8 @@
-//! Signing in and out, forgotten passwords, and accepting invitations. Every form
-//! here is protected by a pre-session CSRF cookie (double submit) and an origin check;
-//! failures answer identically whether or not the account exists.
+//! The pages reached before signing in: the routes of signing in and out (handled
+//! in [`super::login`] and [`super::mfa`]), forgotten passwords, and accepting
+//! invitations. Every form here is protected by a pre-session CSRF cookie (double
+//! submit) and an origin check; failures answer identically whether or not the
+//! account exists.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -8,23 +10,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use genkan_core::audit::Outcome;
 use genkan_core::password;
 use genkan_core::text::{EmailAddress, Locale};
 use genkan_store::AuditCtx;
-use genkan_store::sessions::NewSession;
 use genkan_store::users::LinkPurpose;
 use serde::Deserialize;
-use serde_json::json;
 
+use super::login;
 use crate::request::{ClientIp, current_id};
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
 use crate::web::form::{FormErrors, password_problem};
 use crate::web::i18n::Tr;
 use crate::web::session::{
-    ORG_COOKIE, WebForm, clear_cookie, constant_time_eq, cookie, is_secure, limits, locale_of,
-    same_origin, session_cookie,
+    ORG_COOKIE, constant_time_eq, cookie, is_secure, locale_of, same_origin,
 };
 
 /// Pre-session CSRF cookie of the sign-in and password forms.
@@ -35,8 +34,8 @@ const LINK_COOKIE: &str = "genkan_link";
 /// Routes of this screen.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/login", get(login::login_page).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/password/forgot", get(forgot_page).post(forgot))
         .route("/password/reset/{secret}", get(take_reset_link))
         .route("/password/reset", get(reset_page).post(reset))
@@ -44,13 +43,17 @@ pub fn router() -> Router<AppState> {
         .route("/invite", get(invite_page).post(accept_invite))
 }
 
+/// The query of the sign-in and password pages.
 #[derive(Deserialize, Default)]
-struct PageQuery {
-    lang: Option<String>,
-    notice: Option<String>,
+pub(crate) struct PageQuery {
+    /// Language chosen on the page.
+    pub(crate) lang: Option<String>,
+    /// A notice to show.
+    pub(crate) notice: Option<String>,
 }
 
-fn page_locale(headers: &HeaderMap, q: &PageQuery) -> Tr {
+/// The language of a sign-in page.
+pub(crate) fn page_locale(headers: &HeaderMap, q: &PageQuery) -> Tr {
     Tr::new(locale_of(
         q.lang.as_deref().or_else(|| cookie(headers, "genkan_lang")),
         headers,
@@ -58,12 +61,13 @@ fn page_locale(headers: &HeaderMap, q: &PageQuery) -> Tr {
     ))
 }
 
-fn new_secret() -> String {
+/// A fresh pre-session CSRF token.
+pub(crate) fn new_secret() -> String {
     hex::encode(rand::random::<[u8; 24]>())
 }
 
 /// Adds the pre-session CSRF cookie (and the language choice) to a form page.
-fn with_pre_cookie(
+pub(crate) fn with_pre_cookie(
     mut response: Response,
     state: &AppState,
     value: &str,
@@ -91,68 +95,14 @@ fn with_pre_cookie(
 }
 
 /// Checks a pre-session form: same origin and the double-submitted token.
-fn pre_csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
+pub(crate) fn pre_csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
     same_origin(headers)
         && cookie(headers, PRE_COOKIE)
             .is_some_and(|c| !c.is_empty() && constant_time_eq(c.as_bytes(), submitted.as_bytes()))
 }
 
-#[derive(Template)]
-#[template(path = "web/login_form.html")]
-struct LoginPage {
-    t: Tr,
-    heading: &'static str,
-    message: Option<String>,
-    problem: Option<String>,
-    csrf: String,
-    static_v: &'static str,
-    organisation: String,
-    email: String,
-}
-
-async fn login_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> PageResult<Response> {
-    let t = page_locale(&headers, &q);
-    let csrf = new_secret();
-    let message = q
-        .notice
-        .as_deref()
-        .filter(|n| ["signed_out", "password_set", "link_sent"].contains(n))
-        .map(|n| t.get(&format!("notice.{n}")).to_owned());
-    let page = LoginPage {
-        t,
-        heading: "login.title",
-        message,
-        problem: None,
-        csrf: csrf.clone(),
-        static_v: crate::web::assets::VERSION.as_str(),
-        organisation: cookie(&headers, ORG_COOKIE).unwrap_or_default().to_owned(),
-        email: String::new(),
-    };
-    Ok(with_pre_cookie(
-        Html(page.render()?).into_response(),
-        &state,
-        &csrf,
-        q.lang.as_deref(),
-    ))
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    organisation: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-}
-
-fn anonymous(state: &AppState, ip: ClientIp) -> AuditCtx {
+/// The audit context of an anonymous request.
+pub(crate) fn anonymous(state: &AppState, ip: ClientIp) -> AuditCtx {
     AuditCtx {
         tenant_id: None,
         actor_kind: "anonymous",
@@ -161,151 +111,6 @@ fn anonymous(state: &AppState, ip: ClientIp) -> AuditCtx {
         request_id: current_id(),
         at: state.clock.now(),
     }
-}
-
-async fn login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: ClientIp,
-    Form(form): Form<LoginForm>,
-) -> PageResult<Response> {
-    if !pre_csrf_ok(&headers, &form.csrf) {
-        return Err(PageError::Csrf);
-    }
-    let t = page_locale(&headers, &PageQuery::default());
-    let organisation = form.organisation.trim().to_ascii_lowercase();
-    let again = |problem: String, status: StatusCode| -> PageResult<Response> {
-        let csrf = new_secret();
-        let page = LoginPage {
-            t,
-            heading: "login.title",
-            message: None,
-            problem: Some(problem),
-            csrf: csrf.clone(),
-            static_v: crate::web::assets::VERSION.as_str(),
-            organisation: organisation.clone(),
-            email: form.email.chars().take(254).collect(),
-        };
-        Ok(with_pre_cookie(
-            (status, Html(page.render()?)).into_response(),
-            &state,
-            &csrf,
-            None,
-        ))
-    };
-    let ip_key = ip.to_string();
-    if state.limits.sign_in_ip.blocked(&ip_key).is_some() {
-        return again(
-            t.get("login.too_many").to_owned(),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let account_key = format!("{organisation}\n{}", form.email.trim().to_lowercase());
-    let tenant = match genkan_core::tenant::parse_slug(&organisation) {
-        Some(slug) => state.store.tenant_by_slug(&slug).await?,
-        None => None,
-    };
-    let email = EmailAddress::parse(&form.email).ok();
-    let account = match (&tenant, &email) {
-        (Some(t), Some(e)) => state.store.user_credentials(t.id, e).await?,
-        _ => None,
-    };
-    let locked = state.limits.sign_in_account.blocked(&account_key).is_some();
-    // Always spend the same work: verify against the real hash, or a dummy one.
-    let passwords = state.passwords.clone();
-    let stored = account
-        .as_ref()
-        .and_then(|(u, h)| (u.status == "active").then(|| h.clone()).flatten());
-    let password = form.password.clone();
-    let (ok, rehash) = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => passwords.verify(&hash, &password),
-        None => {
-            passwords.verify_dummy(&password);
-            (false, false)
-        }
-    })
-    .await
-    .map_err(PageError::internal)?;
-    let mut ctx = anonymous(&state, ip);
-    ctx.tenant_id = tenant.as_ref().map(|t| t.id);
-    let Some((user, _)) = account.filter(|_| ok && !locked) else {
-        state.limits.sign_in_ip.record(&ip_key);
-        state.limits.sign_in_account.record(&account_key);
-        let target = account_key
-            .split('\n')
-            .nth(1)
-            .map(genkan_core::text::mask_email);
-        state
-            .store
-            .record_audit(
-                ctx,
-                "auth.sign_in",
-                "account",
-                target,
-                Outcome::Denied,
-                json!({"locked": locked}),
-            )
-            .await?;
-        return again(t.get("login.failed").to_owned(), StatusCode::OK);
-    };
-    state.limits.sign_in_account.clear(&account_key);
-    let ctx = AuditCtx {
-        actor_kind: "user",
-        actor_id: Some(user.id.get()),
-        ..ctx
-    };
-    if rehash {
-        let passwords = state.passwords.clone();
-        let hash = tokio::task::spawn_blocking(move || passwords.hash(&form.password))
-            .await
-            .map_err(PageError::internal)?;
-        state
-            .store
-            .set_password_hash(user.tenant_id, user.id, hash, ctx.clone(), false)
-            .await?;
-    }
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let NewSession { cookie: value, .. } = state
-        .store
-        .create_session(
-            user.tenant_id,
-            user.id,
-            false,
-            limits(&state),
-            agent,
-            ctx.clone(),
-        )
-        .await?;
-    state
-        .store
-        .record_sign_in(user.tenant_id, user.id, ctx)
-        .await?;
-    let mut response = Redirect::to("/dashboard?notice=signed_in").into_response();
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, &value)) {
-        h.append(header::SET_COOKIE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{ORG_COOKIE}={organisation}; Path=/; SameSite=Lax; Max-Age=31536000"
-    )) {
-        h.append(header::SET_COOKIE, v);
-    }
-    Ok(response)
-}
-
-async fn logout(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
-    state
-        .store
-        .end_session(form.user.session.id_hash, form.user.ctx.clone())
-        .await?;
-    let mut response = Redirect::to("/login?notice=signed_out").into_response();
-    if let Ok(v) = HeaderValue::from_str(&clear_cookie(&state)) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(response)
 }
 
 #[derive(Template)]
@@ -367,9 +172,14 @@ async fn forgot(
     }
     let t = page_locale(&headers, &PageQuery::default());
     let ip_key = ip.to_string();
-    let blocked = state.limits.mail_requests.blocked(&ip_key).is_some();
+    // Per address and per account: a mail-bomb against one person from many
+    // addresses is throttled too. Limited or not, the answer below is the same.
+    let account = genkan_store::security::account_name(&form.organisation, &form.email);
+    let blocked = state.limits.mail_requests.blocked(&ip_key).is_some()
+        || state.limits.reset_accounts.blocked(&account).is_some();
     if !blocked {
         state.limits.mail_requests.record(&ip_key);
+        state.limits.reset_accounts.record(&account);
         if let (Some(slug), Ok(email)) = (
             genkan_core::tenant::parse_slug(&form.organisation),
             EmailAddress::parse(&form.email),
@@ -402,6 +212,8 @@ async fn forgot(
 
 /// Moves a link secret from the URL into a short-lived cookie and redirects to the
 /// plain form address, so the secret leaves the address bar and browser history.
+/// `SameSite=Lax`: the link is clicked in a web mailer (another site) and the
+/// redirect that follows is still part of that top-level navigation.
 fn take_link(state: &AppState, secret: &str, to: &'static str, max_age: i64) -> Response {
     let mut response = Redirect::to(to).into_response();
     let secure = if is_secure(state) { "; Secure" } else { "" };
@@ -411,7 +223,7 @@ fn take_link(state: &AppState, secret: &str, to: &'static str, max_age: i64) -> 
         .take(64)
         .collect();
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LINK_COOKIE}={clean}; Path={to}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        "{LINK_COOKIE}={clean}; Path={to}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     )) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

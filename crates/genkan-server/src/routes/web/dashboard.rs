@@ -59,6 +59,10 @@ pub struct Board {
     pub queued: u64,
     /// Messages that failed for good.
     pub dead: u64,
+    /// Messages queued today that reached their channel (sent, delivered or acknowledged).
+    pub delivered_today: u64,
+    /// Arrival alerts of today the host replied to.
+    pub acknowledged_today: u64,
 }
 
 async fn board(state: &AppState, user: &WebUser) -> PageResult<Board> {
@@ -98,6 +102,18 @@ async fn board(state: &AppState, user: &WebUser) -> PageResult<Board> {
     } else {
         (0, 0)
     };
+    let (delivered_today, acknowledged_today) = if user.principal.may(Permission::Administer) {
+        let counts = state.store.outbox_counts_since(tenant, from).await?;
+        let get = |s: DeliveryStatus| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
+        (
+            get(DeliveryStatus::Sent)
+                + get(DeliveryStatus::Delivered)
+                + get(DeliveryStatus::Acknowledged),
+            get(DeliveryStatus::Acknowledged),
+        )
+    } else {
+        (0, 0)
+    };
     Ok(Board {
         expected: expected
             .iter()
@@ -122,6 +138,8 @@ async fn board(state: &AppState, user: &WebUser) -> PageResult<Board> {
             .collect(),
         queued,
         dead,
+        delivered_today,
+        acknowledged_today,
     })
 }
 
@@ -143,7 +161,7 @@ async fn page(
     user: WebUser,
     Query(q): Query<DashboardQuery>,
 ) -> PageResult<Response> {
-    let layout = Layout::new(&state, &user, "dashboard.title", "dashboard")
+    let mut layout = Layout::new(&state, &user, "dashboard.title", "dashboard")
         .await?
         .with_notice(q.notice.as_deref());
     let board = board(&state, &user).await?;
@@ -152,6 +170,11 @@ async fn page(
         .tenant_settings(user.session.tenant_id)
         .await?
         .time_zone;
+    if q.notice.as_deref() == Some("signed_in")
+        && let Some(text) = sign_in_notice(&state, &user, zone).await?
+    {
+        layout.notice = Some(text);
+    }
     let today = time::date(state.clock.now(), zone);
     Ok(Html(
         DashboardPage {
@@ -162,6 +185,37 @@ async fn page(
         .render()?,
     )
     .into_response())
+}
+
+/// "Signed in. Previous sign-in: … from …; failed attempts since then: n", from
+/// what was recorded on this session when it started.
+async fn sign_in_notice(
+    state: &AppState,
+    user: &WebUser,
+    zone: TimeZone,
+) -> PageResult<Option<String>> {
+    let Some(n) = state.store.sign_in_notice(user.session.id_hash).await? else {
+        return Ok(None);
+    };
+    let t = user.t;
+    let previous = match n.previous_at {
+        Some(at) => t.fill(
+            "dashboard.previous_sign_in",
+            &[
+                ("at", &zone.format(at)),
+                ("ip", n.previous_ip.as_deref().unwrap_or("?")),
+            ],
+        ),
+        None => t.get("dashboard.first_sign_in").to_owned(),
+    };
+    let failures = t.fill(
+        "dashboard.failures_since",
+        &[("count", &n.failures_since.to_string())],
+    );
+    Ok(Some(format!(
+        "{} {previous} {failures}",
+        t.get("notice.signed_in")
+    )))
 }
 
 async fn live(State(state): State<AppState>, user: WebUser) -> PageResult<Json<Board>> {

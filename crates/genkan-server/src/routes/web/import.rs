@@ -1,8 +1,6 @@
 //! Bulk import of users from a CSV file (admins only): all rows or none, with a
 //! report naming the row, the column and the problem when anything is wrong.
 
-pub mod parse;
-
 use std::collections::HashMap;
 
 use askama::Template;
@@ -15,13 +13,13 @@ use genkan_core::access::Permission;
 use genkan_store::import::ImportRefusal;
 use serde::Deserialize;
 
-use self::parse::{FileProblem, MAX_BYTES, MAX_ROWS, RowProblem};
 use crate::state::AppState;
 use crate::web::error::PageResult;
 use crate::web::form::FormErrors;
 use crate::web::i18n::Tr;
 use crate::web::page::Layout;
 use crate::web::session::{WebUpload, WebUser};
+use genkan_core::import::{self as parse, FileProblem, MAX_BYTES, MAX_ROWS, RowProblem};
 
 /// Largest request body: room for a file a little over the limit, so it gets a
 /// friendly answer instead of a dropped connection.

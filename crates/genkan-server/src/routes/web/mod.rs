@@ -3,16 +3,25 @@
 pub mod account;
 pub mod appointment_form;
 pub mod appointments;
+pub mod audit;
 pub mod auth;
+pub mod away;
 pub mod dashboard;
+pub mod export_all;
 pub mod exports;
 pub mod fields;
 pub mod groups;
 pub mod import;
 pub mod kiosks;
+pub mod login;
+pub mod mfa;
+pub mod notifications;
 pub mod onsite;
+pub mod privacy;
 pub mod settings;
+pub mod site_alerts;
 pub mod sites;
+pub mod templates;
 pub mod users;
 pub mod visits;
 
@@ -36,8 +45,12 @@ pub fn router() -> Router<AppState> {
         .route("/logo.png", get(logo))
         .merge(appointments::router())
         .merge(auth::router())
+        .merge(mfa::router())
+        .merge(audit::router())
         .merge(dashboard::router())
         .merge(exports::router())
+        .merge(export_all::router())
+        .merge(privacy::router())
         .merge(onsite::router())
         .merge(visits::router())
         .merge(users::router())
@@ -46,6 +59,10 @@ pub fn router() -> Router<AppState> {
         .merge(sites::router())
         .merge(kiosks::router())
         .merge(settings::router())
+        .merge(notifications::router())
+        .merge(templates::router())
+        .merge(site_alerts::router())
+        .merge(away::router())
         .merge(account::router())
 }
 

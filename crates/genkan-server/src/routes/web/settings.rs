@@ -2,7 +2,9 @@
 //! check-out, pass validity, notification defaults and the Slack webhook (of which
 //! only "configured or not" is ever shown).
 
+pub mod kiosk;
 pub mod logo;
+pub mod security;
 
 use askama::Template;
 use axum::Router;
@@ -41,8 +43,13 @@ pub fn router() -> Router<AppState> {
             post(upload_logo).layer(DefaultBodyLimit::max(LOGO_BODY_LIMIT)),
         )
         .route("/settings/logo/remove", post(remove_logo))
+        .route(
+            "/settings/security",
+            get(security::page).post(security::save),
+        )
         .route("/settings/slack", post(set_slack))
         .route("/settings/slack/clear", post(clear_slack))
+        .route("/settings/kiosk", post(kiosk::save))
 }
 
 /// The form's values as shown (from the store, or as submitted).
@@ -103,6 +110,8 @@ struct SettingsPage {
     max_early: i64,
     logo_kb: usize,
     errors: FormErrors,
+    kiosk: genkan_store::kiosk_settings::KioskSettings,
+    max_silence: i64,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +138,8 @@ async fn render(
         max_early: MAX_EARLY_MINUTES,
         logo_kb: logo::MAX_BYTES / 1024,
         errors,
+        kiosk: state.store.kiosk_settings(user.session.tenant_id).await?,
+        max_silence: genkan_store::kiosk_settings::MAX_SILENCE_MINUTES,
     };
     Ok(page.render()?)
 }

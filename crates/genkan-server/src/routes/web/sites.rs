@@ -69,6 +69,52 @@ struct KioskRow {
     status_label: String,
     device: String,
     last_seen: String,
+    health: Option<HealthCell>,
+}
+
+/// What the kiosk list says about a kiosk's last heartbeat.
+struct HealthCell {
+    /// Badge class: `active` (fine), `pending` (needs a look), `dead` (no camera).
+    class: &'static str,
+    /// The camera's state in words.
+    camera: String,
+    /// Version, offline journal and last scan.
+    detail: String,
+}
+
+fn health_cell(
+    t: crate::web::i18n::Tr,
+    health: &genkan_store::kiosk_health::KioskHealth,
+    zone: TimeZone,
+) -> HealthCell {
+    let (class, key) = match health.camera.as_str() {
+        "ok" => ("active", "kiosk_health.camera_ok"),
+        "images" => ("active", "kiosk_health.camera_images"),
+        "no_frames" => ("pending", "kiosk_health.camera_no_frames"),
+        "too_dark" => ("pending", "kiosk_health.camera_too_dark"),
+        "starting" => ("pending", "kiosk_health.camera_starting"),
+        "no_camera" => ("dead", "kiosk_health.camera_none"),
+        _ => ("pending", "kiosk_health.camera_unknown"),
+    };
+    let mut detail = vec![format!("v{}", health.version)];
+    if health.journal_length > 0 {
+        detail.push(t.fill(
+            "kiosk_health.journal",
+            &[("count", &health.journal_length.to_string())],
+        ));
+    }
+    detail.push(match health.last_scan_at {
+        Some(at) => t.fill(
+            "kiosk_health.last_scan",
+            &[("time", &time::human(at, zone))],
+        ),
+        None => t.get("kiosk_health.no_scan").to_owned(),
+    });
+    HealthCell {
+        class,
+        camera: t.get(key).to_owned(),
+        detail: detail.join(" · "),
+    }
 }
 
 #[derive(Template)]
@@ -103,6 +149,11 @@ async fn list(
         .into_iter()
         .map(|k| KioskRow {
             id: k.id.get(),
+            health: k
+                .health
+                .as_ref()
+                .filter(|_| k.status == "active")
+                .map(|(h, _)| health_cell(t, h, zone_of(k.site_id))),
             last_seen: k
                 .last_seen_at
                 .map_or_else(|| "—".to_owned(), |at| time::human(at, zone_of(k.site_id))),

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/disable", post(disable))
         .route("/users/{id}/enable", post(enable))
         .route("/users/{id}/resend", post(resend))
+        .route("/users/{id}/sessions/end", post(end_sessions))
+        .route("/users/{id}/mfa/reset", post(reset_mfa))
 }
 
 #[derive(Deserialize)]
@@ -116,9 +118,26 @@ async fn invite_page(State(state): State<AppState>, user: WebUser) -> PageResult
     Ok(Html(page.render()?).into_response())
 }
 
+/// Invitations per client address are limited (each one sends a mail).
+fn invitation_limited(state: &AppState, user: &WebUser) -> Option<Response> {
+    let ip = user.ctx.ip.as_deref()?;
+    if state.limits.invitations.blocked(ip).is_some() {
+        return Some(crate::web::error::error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.too_many",
+            "error.too_many_detail",
+        ));
+    }
+    state.limits.invitations.record(ip);
+    None
+}
+
 async fn invite(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
     let user = &form.user;
     user.require(Permission::Administer)?;
+    if let Some(refused) = invitation_limited(&state, user) {
+        return Ok(refused);
+    }
     let t = user.t;
     let mut errors = FormErrors::none();
     let email = parse_text(
@@ -180,6 +199,8 @@ struct EditPage {
     name: String,
     roles: Vec<Choice>,
     is_self: bool,
+    mfa_enabled: bool,
+    live_sessions: usize,
     mails: Vec<Mail>,
     problem: Option<String>,
     errors: FormErrors,
@@ -226,6 +247,12 @@ async fn edit_form(
         name: name.unwrap_or_else(|| listing.user.display_name.clone()),
         roles: role_choices(&t, role.as_deref().unwrap_or(listing.user.role.as_str())),
         is_self: id == user.session.user_id,
+        mfa_enabled: state.store.mfa_status(tenant, id).await?.enabled,
+        live_sessions: state
+            .store
+            .sessions_of(tenant, id, state.clock.now())
+            .await?
+            .len(),
         row: row(user, &listing, zone),
         mails,
         problem,
@@ -341,6 +368,9 @@ async fn resend(
 ) -> PageResult<Response> {
     let user = &form.user;
     user.require(Permission::Administer)?;
+    if let Some(refused) = invitation_limited(&state, user) {
+        return Ok(refused);
+    }
     let id = UserId(path_id(&id)?);
     state
         .store
@@ -352,4 +382,40 @@ async fn resend(
         )
         .await?;
     Ok(Redirect::to(&format!("/users/{id}?notice=resent")).into_response())
+}
+
+/// Ends every session of the user at once (a lost laptop, a departure). The user's
+/// next request with any old cookie is refused.
+async fn end_sessions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> PageResult<Response> {
+    let user = &form.user;
+    user.require(Permission::Administer)?;
+    let id = UserId(path_id(&id)?);
+    let tenant = user.session.tenant_id;
+    state.store.user(tenant, id).await?;
+    state
+        .store
+        .end_all_sessions(tenant, id, user.ctx.clone())
+        .await?;
+    Ok(Redirect::to(&format!("/users/{id}?notice=sessions_ended")).into_response())
+}
+
+/// Removes the user's second factor (a lost phone): they sign in with the password
+/// and, if the organisation requires it, set up a new one before anything else.
+async fn reset_mfa(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: WebForm,
+) -> PageResult<Response> {
+    let user = &form.user;
+    user.require(Permission::Administer)?;
+    let id = UserId(path_id(&id)?);
+    state
+        .store
+        .reset_mfa(user.session.tenant_id, id, user.ctx.clone())
+        .await?;
+    Ok(Redirect::to(&format!("/users/{id}?notice=saved")).into_response())
 }

@@ -217,7 +217,8 @@ async fn history(
 
 struct LedgerLine {
     kind: String,
-    channel: String,
+    channel_key: String,
+    status_key: String,
     recipient: String,
     status: String,
     attempts: u32,
@@ -276,7 +277,9 @@ async fn detail(
             .into_iter()
             .map(|l| LedgerLine {
                 kind: t.get(&format!("message.{}", l.kind)).to_owned(),
-                channel: l.channel,
+                channel_key: format!("channel.{}", l.channel),
+
+                status_key: format!("delivery.{}", l.status),
                 recipient: l.recipient,
                 status: l.status,
                 attempts: l.attempts,

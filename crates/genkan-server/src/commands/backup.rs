@@ -1,0 +1,238 @@
+//! `genkan backup now | list | verify | restore`.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use genkan_core::{Clock as _, SystemClock};
+use genkan_store::KeyRing;
+use genkan_store::backup::Progress;
+use genkan_store::backup::files::generations;
+use genkan_store::backup::verify::{restore_into, verify_backup};
+
+use super::open_from;
+use crate::cli::ops::{BackupCommand, RestoreArgs};
+use crate::config::Config;
+use crate::ops::backup::{Trigger, backup_and_drill};
+use crate::ops::lock::ServerLock;
+
+/// Runs a `backup` subcommand.
+pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
+    match command {
+        BackupCommand::Now(args) => now(&args.config).await,
+        BackupCommand::List(args) => list(&args.config).await,
+        BackupCommand::Verify { file, config } => verify(&config, file.as_deref()),
+        BackupCommand::Restore(args) => restore(&args),
+    }
+}
+
+/// Progress on stderr: one updating line on a terminal, a line per tenth otherwise.
+fn progress_printer() -> impl FnMut(Progress) + Send + 'static {
+    let tty = std::io::stderr().is_terminal();
+    let mut last_tenth = -1;
+    move |p| {
+        let mut err = std::io::stderr();
+        match p {
+            Progress::Copying { done, total } => {
+                let pct = if total > 0 { done * 100 / total } else { 100 };
+                if tty {
+                    let _ = write!(err, "\rcopying pages: {done}/{total} ({pct}%)");
+                } else if pct / 10 != last_tenth {
+                    last_tenth = pct / 10;
+                    let _ = writeln!(err, "copying pages: {done}/{total} ({pct}%)");
+                }
+            }
+            Progress::Sealing => {
+                let _ = writeln!(
+                    err,
+                    "{}checking the copy and writing its manifest",
+                    if tty { "\n" } else { "" }
+                );
+            }
+            Progress::Installing(dest) => {
+                let _ = writeln!(err, "installing in {}", dest.display());
+            }
+        }
+    }
+}
+
+async fn now(path: &Path) -> anyhow::Result<()> {
+    let (config, store) = open_from(path)?;
+    if !config.backup.enabled() {
+        bail!(
+            "backup.destinations is empty in {}: nothing to back up to",
+            path.display()
+        );
+    }
+    let run = backup_and_drill(
+        &store,
+        &config,
+        &SystemClock,
+        Trigger::Manual,
+        progress_printer(),
+    )
+    .await?;
+    eprintln!("running the restore drill… done");
+    println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
+    match (run.ok, run.drill_ok, &run.error) {
+        (true, Some(true), None) => Ok(()),
+        (true, Some(true), Some(e)) => bail!("backup written, but some destinations failed: {e}"),
+        (true, _, _) => bail!(
+            "backup written but its restore drill failed: {}",
+            run.drill_detail.unwrap_or_default()
+        ),
+        _ => bail!("backup failed: {}", run.error.unwrap_or_default()),
+    }
+}
+
+async fn list(path: &Path) -> anyhow::Result<()> {
+    let (config, store) = open_from(path)?;
+    let zone = config.backup.zone();
+    for dest in &config.backup.destinations {
+        let gens = generations(dest).with_context(|| format!("reading {}", dest.display()))?;
+        println!(
+            "{} — {} generations (keeping {})",
+            dest.display(),
+            gens.len(),
+            config.backup.generations
+        );
+        for g in gens {
+            println!(
+                "  {}  {}  {:>12} bytes  schema {}  {} tenants  sha256 {}…",
+                g.manifest.file,
+                g.manifest.created_at,
+                g.manifest.size_bytes,
+                g.manifest.schema_version,
+                g.manifest.tenants.len(),
+                &g.manifest.sha256[..12.min(g.manifest.sha256.len())]
+            );
+        }
+    }
+    println!("latest runs:");
+    for run in store.backup_runs(20).await? {
+        let drill = match run.drill_ok {
+            Some(true) => "drill ok",
+            Some(false) => "DRILL FAILED",
+            None => "no drill",
+        };
+        println!(
+            "  #{} {} {} {} {} ({} ms) {}",
+            run.id,
+            zone.format(run.finished_at),
+            run.trigger,
+            if run.ok { "ok" } else { "FAILED" },
+            drill,
+            run.drill_ms.unwrap_or(0),
+            run.error
+                .as_deref()
+                .or(if run.drill_ok == Some(false) {
+                    run.drill_detail.as_deref()
+                } else {
+                    None
+                })
+                .unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+fn keys(path: &Path) -> anyhow::Result<(Config, KeyRing)> {
+    let mut config = Config::load(Some(path))?;
+    config.resolve_secret_files()?;
+    let keys = KeyRing::load(&config.data.key_path())?;
+    Ok((config, keys))
+}
+
+fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
+    let (config, keys) = keys(path)?;
+    let files: Vec<PathBuf> = match file {
+        Some(f) => vec![f.to_owned()],
+        None => config
+            .backup
+            .destinations
+            .iter()
+            .flat_map(|d| generations(d).unwrap_or_default())
+            .map(|g| g.path)
+            .collect(),
+    };
+    if files.is_empty() {
+        bail!("no backups to verify");
+    }
+    let mut failed = 0;
+    for f in &files {
+        match verify_backup(f, &keys.database) {
+            Ok(r) => println!(
+                "ok      {} ({} tables, {} audit rows, {} ms)",
+                f.display(),
+                r.manifest.tables.len(),
+                r.audit.rows,
+                r.elapsed_ms
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED  {}: {e}", f.display());
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} backups failed verification", files.len());
+    }
+    Ok(())
+}
+
+fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
+    let (config, keys) = keys(&args.config)?;
+    if let Some(dir) = &args.into {
+        eprintln!("verifying {} …", args.file.display());
+        let report = restore_into(&args.file, &keys.database, dir)
+            .with_context(|| format!("restoring {}", args.file.display()))?;
+        println!(
+            "restored {} into {} ({} tables, {} audit rows verified); start a server with data.dir = {} and the same key file",
+            report.manifest.file,
+            dir.join("genkan.db").display(),
+            report.manifest.tables.len(),
+            report.audit.rows,
+            dir.display()
+        );
+        return Ok(());
+    }
+    // --replace-live: only with the server stopped, and the current file kept aside.
+    let data = &config.data.dir;
+    let _lock = ServerLock::acquire(data)
+        .context("stop the server before restoring over the live database")?;
+    eprintln!("verifying {} …", args.file.display());
+    verify_backup(&args.file, &keys.database)
+        .with_context(|| format!("verifying {}", args.file.display()))?;
+    let live = config.data.database();
+    let stamp = SystemClock.now().format("%Y%m%dT%H%M%SZ");
+    let aside = data.join(format!("genkan.db.before-restore-{stamp}"));
+    if live.exists() {
+        std::fs::create_dir_all(&aside)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let from = data.join(format!("genkan.db{suffix}"));
+            if from.exists() {
+                std::fs::rename(&from, aside.join(format!("genkan.db{suffix}")))?;
+            }
+        }
+    }
+    match restore_into(&args.file, &keys.database, data) {
+        Ok(report) => {
+            println!(
+                "replaced the live database with {}; the previous one is in {}",
+                report.manifest.file,
+                aside.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            // Put the previous database back.
+            for suffix in ["", "-wal", "-shm"] {
+                let from = aside.join(format!("genkan.db{suffix}"));
+                if from.exists() {
+                    let _ = std::fs::rename(&from, data.join(format!("genkan.db{suffix}")));
+                }
+            }
+            Err(e).context("restore failed; the previous database is back in place")
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Notification delivery against real loopback peers (SMTP server, HTTP receivers
+//! standing in for Slack, Teams, Chatwork and webhooks) with a manual clock: retries,
+//! dead letters, rate limits, timeouts, TLS, SSRF, every channel's payload, reply
+//! links and the kiosk's long-poll, reminders and no-shows.
+#![expect(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
+mod channels;
+mod harness;
+mod machinery;
+mod replies;
+mod scheduled;
