@@ -10,5 +10,6 @@ mod notify;
 mod openapi;
 mod ops;
 mod support;
+mod tls;
 mod visit;
 mod web;

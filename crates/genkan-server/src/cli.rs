@@ -48,6 +48,24 @@ pub enum Command {
     /// Visitor privacy.
     #[command(subcommand)]
     Visitor(ops::VisitorCommand),
+    /// HTTPS certificates.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+/// `genkan tls …`.
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write a self-signed certificate and key (for tests and trials; use a real
+    /// certificate in production).
+    SelfSigned {
+        /// Folder for cert.pem and key.pem.
+        #[arg(long)]
+        out: PathBuf,
+        /// Host names the certificate is for (localhost and 127.0.0.1 are always added).
+        #[arg(long)]
+        hostname: Vec<String>,
+    },
 }
 
 /// `--config FILE`.
@@ -88,6 +106,10 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Re-encrypt the database under a new key and replace the key file (the old one
+    /// is kept beside it as `<file>.old-<time>` for restoring older backups). Stop the
+    /// service first.
+    Rotate(ConfigArg),
 }
 
 /// `genkan tenant …`.

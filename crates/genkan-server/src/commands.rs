@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod lifecycle;
 pub mod notice;
+pub mod security;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +43,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 println!("warning: {warning}");
             }
             println!("{}: ok", args.config.display());
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate(args)) => security::rotate_keys(&args.config),
+        Command::Tls(crate::cli::TlsCommand::SelfSigned { out, hostname }) => {
+            let (cert, key) = crate::tls::generate_self_signed(&out, &hostname)?;
+            println!("wrote {} and {} (mode 600)", cert.display(), key.display());
             Ok(())
         }
         Command::Keys(KeysCommand::Generate { out }) => {
@@ -105,7 +112,12 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let app = Application::build(config, store, Arc::new(SystemClock), listener)?;
-    println!("genkan listening on http://{}", app.local_addr()?);
+    let scheme = if app.state().config.tls.files().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("genkan listening on {scheme}://{}", app.local_addr()?);
     tracing::info!(addr = %app.local_addr()?, "listening");
     app.run_until_stopped(shutdown_signal()).await
 }

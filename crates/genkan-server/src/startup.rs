@@ -101,13 +101,7 @@ impl Application {
         let metrics = crate::ops::metrics::spawn(&self.state, stop_rx.clone()).await?;
         let jobs = tokio::spawn(scheduler.run(stop_rx));
         let app = routes::router(self.state.clone());
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+        serve(&self.state.config, self.listener, app, shutdown).await?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = jobs.await;
@@ -116,6 +110,50 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Serves `app` on `listener`: HTTPS when certificate files are configured (plus the
+/// optional plain-HTTP listener that only redirects), plain HTTP otherwise.
+async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    if !config.tls.redirect_listen.is_empty() {
+        let addr = config
+            .tls
+            .redirect_listen
+            .parse()
+            .context("tls.redirect_listen")?;
+        let public = config.server.public_url.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::tls::serve_redirects(addr, public).await {
+                tracing::error!(error = %e, "redirect listener stopped");
+            }
+        });
+    }
+    let Some((cert, key)) = config.tls.files() else {
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP");
+    };
+    let tls =
+        axum_server::tls_rustls::RustlsConfig::from_config(crate::tls::server_config(cert, key)?);
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std().context("TLS listener")?, tls)
+        .context("TLS listener")?
+        .handle(handle)
+        .serve(app)
+        .await
+        .context("serving HTTPS")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 
-use genkan_core::access::Role;
 use genkan_core::audit::Outcome;
 use genkan_core::id::{TenantId, UserId};
-use genkan_core::text::{DisplayName, EmailAddress, Locale};
+use genkan_core::text::Locale;
 use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 use serde_json::json;
@@ -169,7 +168,8 @@ impl Store {
 mod tests {
     use chrono::{TimeZone as _, Utc};
     use genkan_core::tenant::TimeZone;
-    use genkan_core::text::OrgName;
+    use genkan_core::access::Role;
+    use genkan_core::text::{DisplayName, EmailAddress, OrgName};
 
     use super::*;
     use crate::tenants::NewTenant;

@@ -91,6 +91,26 @@ fn create_private_file(path: &Path) -> StoreResult<()> {
     Ok(())
 }
 
+/// Re-encrypts the database file at `path` from `old` to `new` keys. The service
+/// must be stopped: the file is switched out of WAL mode for the rewrite.
+pub fn rekey(path: &Path, old: &KeyRing, new: &KeyRing) -> StoreResult<()> {
+    let conn = open(path, &old.database, Access::Write)?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(StoreError::Busy);
+    }
+    conn.execute_batch(&format!("PRAGMA rekey = \"x'{}'\";", new.database.hex()))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+    drop(conn);
+    // Prove the new key opens it before anyone relies on it.
+    let check = open(path, &new.database, Access::Read)?;
+    check.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(())
+}
+
 /// How to open the store.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {

@@ -1,0 +1,140 @@
+//! HTTPS: the built-in listener offers only TLS 1.3 and 1.2 with ECDHE and AEAD
+//! ciphers (checked with sslyze), sends HSTS, and plain HTTP only redirects.
+
+use std::process::Command;
+
+use genkan_e2e::binaries;
+use genkan_e2e::server::{Server, ServerOptions, prepare};
+
+fn tls_server() -> (Server, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = dir.path().join("tls");
+    let out = Command::new(binaries::genkan())
+        .args(["tls", "self-signed", "--out"])
+        .arg(&tls)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let redirect = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let redirect_addr = redirect.local_addr().unwrap().to_string();
+    drop(redirect);
+    let extra = format!(
+        "\n[tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\nredirect_listen = \"{redirect_addr}\"\n",
+        tls.join("cert.pem").display(),
+        tls.join("key.pem").display()
+    );
+    let config = prepare(
+        dir.path(),
+        &ServerOptions {
+            smtp_port: None,
+            extra_toml: extra,
+        },
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "public_url = \"http://127.0.0.1\"",
+        "public_url = \"https://127.0.0.1\"",
+    );
+    std::fs::write(&config, text).unwrap();
+    (Server::start_in(dir, config), redirect_addr)
+}
+
+fn client(server: &Server) -> reqwest::Client {
+    let pem = std::fs::read(server.dir.path().join("tls/cert.pem")).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_answers_with_hsts_and_plain_http_only_redirects() {
+    let (server, redirect_addr) = tls_server();
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let http = client(&server);
+    let health = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let hsts = health
+        .headers()
+        .get("strict-transport-security")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(hsts.contains("max-age=31536000"), "{hsts}");
+    let plain = http
+        .get(format!("http://{redirect_addr}/login?x=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 308);
+    assert_eq!(plain.headers()["location"], "https://127.0.0.1/login?x=1");
+    let body = plain.text().await.unwrap();
+    assert!(!body.contains("<form"), "nothing is served over plain HTTP");
+}
+
+#[test]
+fn sslyze_finds_only_tls_1_2_and_1_3_with_ecdhe_and_aead_ciphers() {
+    let (server, _) = tls_server();
+    let target = server.url.trim_start_matches("https://").to_owned();
+    let report = server.dir.path().join("sslyze.json");
+    let out = Command::new("python3")
+        .args(["-m", "sslyze", "--quiet", "--json_out"])
+        .arg(&report)
+        .args([
+            "--sslv2",
+            "--sslv3",
+            "--tlsv1",
+            "--tlsv1_1",
+            "--tlsv1_2",
+            "--tlsv1_3",
+            &target,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        report.exists(),
+        "sslyze did not run (tests/run-all.sh installs it with pip): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let scan = &json["server_scan_results"][0]["scan_result"];
+    let accepted = |key: &str| -> Vec<String> {
+        scan[key]["result"]["accepted_cipher_suites"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} result in {scan}"))
+            .iter()
+            .map(|c| c["cipher_suite"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for old in [
+        "ssl_2_0_cipher_suites",
+        "ssl_3_0_cipher_suites",
+        "tls_1_0_cipher_suites",
+        "tls_1_1_cipher_suites",
+    ] {
+        assert!(
+            accepted(old).is_empty(),
+            "{old} accepted: {:?}",
+            accepted(old)
+        );
+    }
+    let tls13 = accepted("tls_1_3_cipher_suites");
+    assert!(!tls13.is_empty(), "TLS 1.3 must be offered");
+    let tls12 = accepted("tls_1_2_cipher_suites");
+    assert!(!tls12.is_empty(), "TLS 1.2 must be offered");
+    for suite in &tls12 {
+        assert!(suite.contains("ECDHE"), "non-ECDHE suite {suite}");
+        assert!(
+            suite.contains("GCM") || suite.contains("CHACHA20"),
+            "non-AEAD suite {suite}"
+        );
+    }
+}
