@@ -277,6 +277,12 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<()> {
             timing: Timing::default(),
         },
     );
+    if session.is_some()
+        && let Some(config) = crate::net::cached_config(store.dir())
+    {
+        // Until the server answers (it may be down): the last known names and options.
+        reception.configured(&config);
+    }
     if let Some(locale) = pinned_locale {
         reception.pin_locale(locale);
     }

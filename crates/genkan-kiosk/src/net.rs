@@ -29,6 +29,24 @@ pub use requests::{answer, check_in, problem, watch_reply};
 const CONFIG_RETRY: Duration = Duration::from_secs(30);
 /// How often the background task looks at what is due (heartbeat, roster, replay).
 const BACKGROUND_TICK: Duration = Duration::from_secs(5);
+/// The last kiosk configuration, kept so a kiosk that starts offline still shows its
+/// company's name, colours and options (nothing personal in it).
+const CONFIG_FILE: &str = "kiosk-config.json";
+
+/// The configuration the server gave last, if any.
+pub fn cached_config(dir: &std::path::Path) -> Option<KioskConfig> {
+    let text = std::fs::read_to_string(dir.join(CONFIG_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn cache_config(dir: &std::path::Path, config: &KioskConfig) {
+    let written = serde_json::to_vec_pretty(config)
+        .map_err(std::io::Error::other)
+        .and_then(|json| std::fs::write(dir.join(CONFIG_FILE), json));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot keep the kiosk configuration");
+    }
+}
 
 /// What the network thread reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,10 +308,12 @@ impl Worker {
             return;
         };
         let report = Arc::clone(&self.report);
+        let dir = self.store.dir().to_owned();
         tokio::spawn(async move {
             loop {
                 match api.config().await {
                     Ok(config) => {
+                        cache_config(&dir, &config);
                         let has_logo = config.has_logo;
                         report(Reply::Configured(config));
                         if has_logo {

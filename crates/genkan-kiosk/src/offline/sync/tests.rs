@@ -211,11 +211,21 @@ async fn a_server_loss_noticed_by_a_check_in_is_announced_by_the_next_step() {
     // A check-in task found the server gone and turned the shared flag off.
     bg.link().store(false, Ordering::Release);
     let events = bg
-        .step(&server, &desk, &Health::default(), t0() + Duration::seconds(5))
+        .step(
+            &server,
+            &desk,
+            &Health::default(),
+            t0() + Duration::seconds(5),
+        )
         .await;
     assert_eq!(events, vec![LinkEvent::Offline]);
     let events = bg
-        .step(&server, &desk, &Health::default(), t0() + Duration::seconds(10))
+        .step(
+            &server,
+            &desk,
+            &Health::default(),
+            t0() + Duration::seconds(10),
+        )
         .await;
     assert!(events.is_empty(), "announced once");
 }

@@ -280,11 +280,17 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_frames() {
-        let (a, b) = (frame_with_code_sized(42, WIDTH, HEIGHT), frame_with_code_sized(42, WIDTH, HEIGHT));
+        let (a, b) = (
+            frame_with_code_sized(42, WIDTH, HEIGHT),
+            frame_with_code_sized(42, WIDTH, HEIGHT),
+        );
         assert_eq!(a.text, b.text);
         assert!(a.luma == b.luma);
         assert!(frame_with_code_sized(43, WIDTH, HEIGHT).luma != a.luma);
-        assert!(frame_without_code_sized(42, WIDTH, HEIGHT).luma == frame_without_code_sized(42, WIDTH, HEIGHT).luma);
+        assert!(
+            frame_without_code_sized(42, WIDTH, HEIGHT).luma
+                == frame_without_code_sized(42, WIDTH, HEIGHT).luma
+        );
     }
 
     #[test]
