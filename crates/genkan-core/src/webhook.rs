@@ -68,7 +68,7 @@ pub fn verify(
     let ok = signature
         .split(',')
         .filter_map(|s| s.trim().strip_prefix("v1="))
-        .filter_map(|h| decode_hex(h))
+        .filter_map(decode_hex)
         .any(|tag| expected.clone().verify_slice(&tag).is_ok());
     if ok {
         Ok(())
@@ -82,7 +82,7 @@ fn hex_lower(bytes: &[u8]) -> String {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -78,7 +78,7 @@ pub fn slack_bot(bot_token: &str, signing_secret: &str) -> Result<Value, Problem
     }
     let secret = signing_secret.trim();
     if !secret.is_empty()
-        && !(secret.len() <= 128 && secret.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && (secret.len() > 128 || !secret.bytes().all(|b| b.is_ascii_alphanumeric()))
     {
         return Err(problem(
             "signing_secret",

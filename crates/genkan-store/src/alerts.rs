@@ -78,7 +78,9 @@ fn recipient(
     host: UserId,
     fallback: Locale,
 ) -> StoreResult<Option<Recipient>> {
-    let row: Option<(String, Option<String>, bool, Option<String>, Option<String>)> = conn
+    /// Host's address, locale and away flag; the delegate's address and locale.
+    type HostRow = (String, Option<String>, bool, Option<String>, Option<String>);
+    let row: Option<HostRow> = conn
         .prepare_cached(
             "SELECT u.email, u.locale, u.away, d.email, d.locale
              FROM users u LEFT JOIN users d ON d.id = u.delegate_id AND d.tenant_id = u.tenant_id
@@ -271,7 +273,9 @@ pub(crate) fn queue_invitation_failed(
     message: MessageId,
     at: DateTime<Utc>,
 ) -> StoreResult<usize> {
-    let row: Option<(Option<i64>, String, Option<i64>, Option<i64>, Option<i64>)> = conn
+    /// Tenant, kind, appointment, visitor and host of the message.
+    type MessageRow = (Option<i64>, String, Option<i64>, Option<i64>, Option<i64>);
+    let row: Option<MessageRow> = conn
         .prepare_cached(
             "SELECT o.tenant_id, o.kind, o.appointment_id, o.visitor_id, a.host_id
              FROM outbox o LEFT JOIN appointments a ON a.id = o.appointment_id AND a.tenant_id = o.tenant_id

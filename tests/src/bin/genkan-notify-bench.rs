@@ -33,6 +33,7 @@ struct Args {
     duration: u64,
     count: usize,
     kiosks: usize,
+    degraded_first: bool,
 }
 
 fn parse_args() -> Args {
@@ -42,6 +43,7 @@ fn parse_args() -> Args {
         duration: 20,
         count: 1000,
         kiosks: 16,
+        degraded_first: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +53,7 @@ fn parse_args() -> Args {
             "--duration" => a.duration = value().parse().unwrap(),
             "--count" => a.count = value().parse().unwrap(),
             "--kiosks" => a.kiosks = value().parse().unwrap(),
+            "--degraded-first" => a.degraded_first = true,
             s if !s.starts_with("--") && a.scenario.is_empty() => a.scenario = s.to_owned(),
             other => panic!(
                 "unknown argument {other}; use slack | outage | invitations [--rate N --duration S --count N --kiosks N]"
@@ -287,12 +290,30 @@ async fn outage(a: &Args) -> Value {
     let per_phase = (a.rate * a.duration) as usize;
     let names: Vec<String> = (0..2 * per_phase).map(name).collect();
     let tokens = invite(&s, &names, false).await;
-    let (_, healthy, f1) = load(&s, &tokens, a.rate, a.duration, 0).await;
-    smtp.set_mode(Mode::Stall);
-    slack.set_answer(Answer::Hang);
-    let (_, degraded, f2) = load(&s, &tokens, a.rate, a.duration, per_phase).await;
+    // The phase run second works on a larger database; `--degraded-first` swaps
+    // the order to tell that apart from the outage itself.
+    let degrade = || {
+        smtp.set_mode(Mode::Stall);
+        slack.set_answer(Answer::Hang);
+    };
+    let heal = || {
+        smtp.set_mode(Mode::Accept);
+        slack.set_answer(Answer::Ok);
+    };
+    let ((healthy, f1), (degraded, f2)) = if a.degraded_first {
+        degrade();
+        let (_, d, f2) = load(&s, &tokens, a.rate, a.duration, 0).await;
+        heal();
+        let (_, h, f1) = load(&s, &tokens, a.rate, a.duration, per_phase).await;
+        ((h, f1), (d, f2))
+    } else {
+        let (_, h, f1) = load(&s, &tokens, a.rate, a.duration, 0).await;
+        degrade();
+        let (_, d, f2) = load(&s, &tokens, a.rate, a.duration, per_phase).await;
+        ((h, f1), (d, f2))
+    };
     json!({
-        "scenario": "outage", "rate": a.rate, "duration_s": a.duration,
+        "scenario": "outage", "rate": a.rate, "duration_s": a.duration, "degraded_first": a.degraded_first,
         "healthy": {"failures": f1, "checkin_ms": percentiles(healthy)},
         "smtp_stalled_and_slack_hanging": {"failures": f2, "checkin_ms": percentiles(degraded)},
     })

@@ -38,6 +38,13 @@ impl SendError {
     }
 }
 
+/// `text` with every control character (CR, LF, TAB, …) turned into a space.
+fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// A file to attach.
 #[derive(Debug, Clone)]
 pub struct FileAttachment {
@@ -164,7 +171,9 @@ impl Mailer {
             .to_address
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient address: {e}")))?;
-        let to = Mailbox::new(mail.to_name, address);
+        // Header values never carry line breaks or other controls, whatever a caller
+        // passed (names and subjects are validated earlier too): no header injection.
+        let to = Mailbox::new(mail.to_name.as_deref().map(header_safe), address);
         let alternative = MultiPart::alternative_plain_html(mail.text, mail.html);
         let body = match mail.inline_png {
             Some((cid, png)) => MultiPart::related().multipart(alternative).singlepart(
@@ -185,7 +194,7 @@ impl Mailer {
             .message_id(None)
             .from(from.clone())
             .to(to)
-            .subject(mail.subject)
+            .subject(header_safe(&mail.subject))
             .multipart(mixed)
             .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
     }
