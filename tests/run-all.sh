@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 
 # --- system packages -------------------------------------------------------------
 packages=(
-  build-essential pkg-config ca-certificates libssl-dev    # SQLCipher, C parts of crates
+  build-essential pkg-config ca-certificates perl          # C parts of crates; OpenSSL for SQLCipher is built from source
   libfontconfig1-dev fontconfig fonts-dejavu-core fonts-noto-cjk  # kiosk UI rendering, Japanese text
   libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2    # kiosk window at run time
   chromium chromium-driver chromium-l10n                   # web UI tests in headless Chromium (l10n: Japanese date/time inputs)
   python3-pip python3-venv
   strace                                                   # disk-full test: ENOSPC injected into the server's writes
+  sqlmap                                                   # SQL injection scan of every parameter
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +25,17 @@ if ((${#missing[@]})); then
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# --- Python tools (TLS scan, OpenAPI fuzzing) --------------------------------------
+python_tools=(sslyze schemathesis)
+for tool in "${python_tools[@]}"; do
+  command -v "$tool" >/dev/null || python3 -m pip install -q "$tool"
+done
+
+# --- cargo tools (supply-chain checks, fuzzing) -------------------------------------
+for tool in cargo-deny cargo-audit cargo-fuzz; do
+  command -v "$tool" >/dev/null || cargo install --locked -q "$tool"
+done
+
 grep -qE '^127\.0\.0\.1[[:space:]].*localhost' /etc/hosts || echo "warning: localhost does not resolve to 127.0.0.1 in /etc/hosts" >&2
 
 # --- Rust checks and tests ---------------------------------------------------------
@@ -37,4 +49,15 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked
 fi
+
+# --- supply chain: licences, bans, sources and known advisories ----------------------
+cargo deny --locked check licenses bans sources
+if [ -d ../shared/advisory-db ]; then
+  cargo audit --no-fetch --db ../shared/advisory-db --file Cargo.lock
+else
+  echo "advisory database ../shared/advisory-db not found: cargo audit skipped" >&2
+fi
+
+# --- fuzzing: a short run of each target ---------------------------------------------
+tests/fuzz/run.sh "${GENKAN_FUZZ_SECONDS:-20}"
 echo "all tests passed"

@@ -2,7 +2,7 @@
 //! needs; the demo starts, seeds, and reuses its data.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use genkan_e2e::binaries;
@@ -19,7 +19,7 @@ fn serve_refuses_to_start_without_keys_and_says_what_is_missing() {
         },
     );
     std::fs::remove_file(dir.path().join("data/genkan.key")).unwrap();
-    let out = Command::new(binaries::genkan())
+    let out = binaries::genkan_command()
         .arg("serve")
         .arg("--config")
         .arg(&config)
@@ -61,7 +61,7 @@ fn serve_refuses_a_key_file_others_can_read_and_a_wrong_key() {
     let out = genkan_with_config(&config, &["audit", "verify"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("readable by other users"));
     std::fs::remove_file(&key).unwrap();
-    let generated = Command::new(binaries::genkan())
+    let generated = binaries::genkan_command()
         .args(["keys", "generate", "--out"])
         .arg(&key)
         .output()
@@ -81,14 +81,14 @@ fn config_check_names_unknown_keys_and_default_config_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(binaries::genkan())
+    let out = binaries::genkan_command()
         .args(["config", "check", "--config"])
         .arg(&config)
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
-    let example = Command::new(binaries::genkan())
+    let example = binaries::genkan_command()
         .arg("default-config")
         .output()
         .unwrap();
@@ -98,7 +98,7 @@ fn config_check_names_unknown_keys_and_default_config_is_complete() {
 
 /// Starts the demo and returns its child, URL and printed banner.
 fn start_demo(data: &std::path::Path) -> (std::process::Child, String, String) {
-    let mut child = Command::new(binaries::genkan())
+    let mut child = binaries::genkan_command()
         .args(["demo", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .stdout(Stdio::piped())

@@ -9,7 +9,7 @@ use genkan_e2e::server::{Server, ServerOptions, prepare};
 fn tls_server() -> (Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let tls = dir.path().join("tls");
-    let out = Command::new(binaries::genkan())
+    let out = binaries::genkan_command()
         .args(["tls", "self-signed", "--out"])
         .arg(&tls)
         .output()

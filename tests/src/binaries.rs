@@ -33,6 +33,14 @@ pub fn genkan() -> PathBuf {
     find("GENKAN_BIN", "genkan")
 }
 
+/// A command running the `genkan` binary without the variables that only point the
+/// tests at binaries (`GENKAN_*` variables are settings to the server).
+pub fn genkan_command() -> std::process::Command {
+    let mut command = std::process::Command::new(genkan());
+    command.env_remove("GENKAN_BIN").env_remove("GENKAN_KIOSK_BIN");
+    command
+}
+
 /// The `genkan-kiosk` binary.
 pub fn kiosk() -> PathBuf {
     find("GENKAN_KIOSK_BIN", "genkan-kiosk")

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -46,7 +46,7 @@ pub fn prepare(dir: &Path, opts: &ServerOptions) -> PathBuf {
     std::fs::create_dir_all(&data).unwrap();
     let key = data.join("genkan.key");
     if !key.exists() {
-        let out = Command::new(binaries::genkan())
+        let out = binaries::genkan_command()
             .args(["keys", "generate", "--out"])
             .arg(&key)
             .output()
@@ -88,7 +88,7 @@ impl Server {
             .append(true)
             .open(dir.path().join("server.log"))
             .unwrap();
-        let mut child = Command::new(binaries::genkan())
+        let mut child = binaries::genkan_command()
             .arg("serve")
             .arg("--config")
             .arg(&config)
@@ -193,7 +193,7 @@ impl Drop for Server {
 
 /// Runs `genkan <args…> --config <config>`.
 pub fn genkan_with_config(config: &Path, args: &[&str]) -> Output {
-    Command::new(binaries::genkan())
+    binaries::genkan_command()
         .args(args)
         .arg("--config")
         .arg(config)

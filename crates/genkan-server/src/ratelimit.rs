@@ -80,6 +80,9 @@ pub struct Limits {
     pub reset_accounts: Limiter,
     /// Invitations (new and sent again) per client address.
     pub invitations: Limiter,
+    /// Host-name searches per kiosk: every search counts, so a kiosk cannot be used
+    /// to walk the staff directory.
+    pub host_searches: Limiter,
 }
 
 impl Limits {
@@ -94,6 +97,7 @@ impl Limits {
             mail_requests: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             reset_accounts: Limiter::new(Arc::clone(clock), 3, Duration::hours(1)),
             invitations: Limiter::new(Arc::clone(clock), 50, Duration::hours(1)),
+            host_searches: Limiter::new(Arc::clone(clock), 60, Duration::minutes(1)),
         }
     }
 }

@@ -32,6 +32,11 @@ pub(super) async fn hosts(
     KioskPrincipal(kiosk): KioskPrincipal,
     AppQuery(query): AppQuery<HostQuery>,
 ) -> ApiResult<Json<Vec<HostMatch>>> {
+    let kiosk_key = kiosk.kiosk_id.to_string();
+    if let Some(wait) = state.limits.host_searches.blocked(&kiosk_key) {
+        return Err(ApiError::rate_limited(wait));
+    }
+    state.limits.host_searches.record(&kiosk_key);
     if query.q.chars().count() > 100 || !host_query_ok(&query.q) {
         return Err(ApiError::field(
             "q",
