@@ -207,14 +207,52 @@ async fn the_demo_starts_with_a_seeded_company_and_reuses_its_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_rotate_re_encrypts_the_database_and_the_old_key_no_longer_opens_it() {
+async fn keys_rotate_re_encrypts_the_database_and_sealed_secrets_still_open() {
+    use chrono::Duration as Span;
+    use genkan_core::{Clock as _, SystemClock};
+    use genkan_e2e::api::Api;
+    use genkan_e2e::receiver::{Answer, Receiver};
     use genkan_e2e::server::Server;
+    use serde_json::json;
+
+    let slack = Receiver::start(Answer::Ok).await;
     let server = Server::start(&ServerOptions {
         smtp_port: None,
         extra_toml: String::new(),
     });
-    server.create_tenant("acme");
+    let site_id = server.create_tenant("acme")["site_id"].as_i64().unwrap();
+    let api = Api::new(
+        &server.url,
+        Some(&server.create_token("acme", "admin@acme.example", "admin")),
+    );
+    let host = api
+        .create_user("tanaka@acme.example", "Tanaka Ichiro", "host")
+        .await
+        .ok();
+    // The Slack URL is stored sealed with the sealing key that the rotation retires.
+    api.set_slack(&format!("{}/services/T0/B0/rotated", slack.url))
+        .await
+        .ok();
+    let created = api.create_kiosk(site_id, "Lobby").await.ok();
+    let paired = api
+        .pair_kiosk(created["pairing_code"].as_str().unwrap(), "lobby")
+        .await
+        .ok();
+    let now = SystemClock.now();
+    let appointment = api
+        .create_appointment_with_passes(json!({
+            "site_id": site_id, "host_id": host["id"], "title": "After rotation",
+            "starts_at": now.to_rfc3339(), "ends_at": (now + Span::hours(1)).to_rfc3339(),
+            "visitors": [{"name": "Rotation Visitor"}],
+        }))
+        .await
+        .ok();
+    let token = appointment["passes"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (dir, config) = server.stop();
+
     let key = dir.path().join("data/genkan.key");
     let before = std::fs::read_to_string(&key).unwrap();
     let rotated = genkan_with_config(&config, &["keys", "rotate"]);
@@ -229,19 +267,37 @@ async fn keys_rotate_re_encrypts_the_database_and_the_old_key_no_longer_opens_it
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions())
             & 0o777;
     assert_eq!(mode, 0o600);
-    // The data is still there under the new key…
     let verify = genkan_with_config(&config, &["audit", "verify"]);
     assert!(
         verify.status.success(),
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
-    // …and the old key (kept beside it for older backups) no longer opens the database.
+
+    // The server starts on the new keys; a check-in alerts through the Slack URL that
+    // was sealed before the rotation.
     let old = std::fs::read_dir(dir.path().join("data"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().contains(".old-"))
         .expect("old key kept");
+    let server = Server::start_in(dir, config);
+    let kiosk = Api::new(&server.url, paired["credential"].as_str());
+    let visit = kiosk
+        .check_in(json!({"request_id": "rotate-00000001", "token": token}))
+        .await
+        .ok();
+    assert_eq!(visit["visitor_name"], "Rotation Visitor");
+    let hit = genkan_e2e::eventually(std::time::Duration::from_secs(20), || {
+        slack.hits().into_iter().next()
+    })
+    .await
+    .expect("the alert reached Slack");
+    assert_eq!(hit.path, "/services/T0/B0/rotated");
+    let (dir, config) = server.stop();
+
+    // The old key file (kept for older backups) no longer opens the database.
+    let key = dir.path().join("data/genkan.key");
     std::fs::copy(&old, &key).unwrap();
     let stale = genkan_with_config(&config, &["audit", "verify"]);
     assert!(!stale.status.success());

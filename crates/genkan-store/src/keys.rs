@@ -88,6 +88,9 @@ struct KeyFile {
     database: String,
     secrets: String,
     mac: String,
+    /// Earlier sealing keys, newest first: values sealed before a rotation still open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    retired_secrets: Vec<String>,
 }
 
 /// All of Genkan's keys.
@@ -97,6 +100,8 @@ pub struct KeyRing {
     pub database: DbKey,
     /// Seals stored secrets (webhook URLs, tokens in the outbox).
     secrets: SecretKey,
+    /// Sealing keys replaced by rotations, newest first; used only to open.
+    retired: Vec<SecretKey>,
     /// Keys HMACs (fallback codes, signed links).
     mac: SecretKey,
 }
@@ -112,6 +117,7 @@ impl KeyRing {
         Self {
             database: SecretKey::generate(),
             secrets: SecretKey::generate(),
+            retired: Vec::new(),
             mac: SecretKey::generate(),
         }
     }
@@ -129,6 +135,11 @@ impl KeyRing {
         Ok(Self {
             database: SecretKey::parse(&file.database)?,
             secrets: SecretKey::parse(&file.secrets)?,
+            retired: file
+                .retired_secrets
+                .iter()
+                .map(|k| SecretKey::parse(k))
+                .collect::<Result<_, _>>()?,
             mac: SecretKey::parse(&file.mac)?,
         })
     }
@@ -140,6 +151,7 @@ impl KeyRing {
             database: hex::encode(self.database.0),
             secrets: hex::encode(self.secrets.0),
             mac: hex::encode(self.mac.0),
+            retired_secrets: self.retired.iter().map(|k| hex::encode(k.0)).collect(),
         };
         serde_json::to_string_pretty(&file).unwrap_or_default()
     }
@@ -180,11 +192,18 @@ impl KeyRing {
         Ok(())
     }
 
-    /// A copy with a new database key (the rest unchanged), for key rotation.
-    pub fn with_new_database_key(&self) -> Self {
+    /// A copy with new database and sealing keys, for key rotation. The old sealing
+    /// key is retired: it still opens values sealed before, and seals nothing new.
+    /// The MAC key stays, since printed fallback codes and sent links depend on it.
+    pub fn rotated(&self) -> Self {
+        let mut retired = Vec::with_capacity(self.retired.len() + 1);
+        retired.push(self.secrets.clone());
+        retired.extend(self.retired.iter().cloned());
         Self {
             database: SecretKey::generate(),
-            ..self.clone()
+            secrets: SecretKey::generate(),
+            retired,
+            mac: self.mac.clone(),
         }
     }
 
@@ -216,16 +235,17 @@ impl KeyRing {
             return Err(SealError);
         }
         let nonce: [u8; 12] = sealed[1..13].try_into().map_err(|_| SealError)?;
-        let cipher = Aes256Gcm::new_from_slice(&self.secrets.0).map_err(|_| SealError)?;
-        cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
+        std::iter::once(&self.secrets)
+            .chain(&self.retired)
+            .find_map(|key| {
+                let cipher = Aes256Gcm::new_from_slice(&key.0).ok()?;
+                let payload = Payload {
                     msg: &sealed[13..],
                     aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError)
+                };
+                cipher.decrypt(&Nonce::from(nonce), payload).ok()
+            })
+            .ok_or(SealError)
     }
 
     /// The key for fallback-code hashes, derived so it is used for nothing else.
@@ -294,6 +314,21 @@ mod tests {
         let shown = format!("{keys:?}");
         assert!(!shown.contains(&keys.database.hex()));
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn rotated_keys_open_old_values_and_seal_new_ones_with_the_new_key() {
+        let old = KeyRing::generate();
+        let before = old.seal(b"secret", "ctx");
+        let new = KeyRing::parse(&old.rotated().to_file_text()).unwrap();
+        assert_ne!(new.database, old.database);
+        assert_eq!(new.open(&before, "ctx").unwrap(), b"secret");
+        let after = new.seal(b"secret", "ctx");
+        assert_eq!(old.open(&after, "ctx"), Err(SealError), "new key in use");
+        assert_eq!(new.mac("a", b"x"), old.mac("a", b"x"), "links stay valid");
+        let twice = new.rotated();
+        assert_eq!(twice.open(&before, "ctx").unwrap(), b"secret");
+        assert_eq!(twice.open(&after, "ctx").unwrap(), b"secret");
     }
 
     #[test]

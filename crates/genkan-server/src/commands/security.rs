@@ -1,5 +1,6 @@
-//! Key rotation: the database is re-encrypted under a fresh key, then the key file
-//! is replaced atomically; the previous key is kept for restoring older backups.
+//! Key rotation: the database is re-encrypted under a fresh key and a fresh sealing
+//! key takes over (the old one only opens earlier values), then the key file is
+//! replaced atomically; the previous file is kept for restoring older backups.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -21,7 +22,7 @@ pub fn rotate_keys(config_path: &Path) -> anyhow::Result<()> {
         );
     }
     let old = KeyRing::load(&key_path)?;
-    let new = old.with_new_database_key();
+    let new = old.rotated();
     genkan_store::rekey(&config.data.database(), &old, &new)
         .context("re-encrypting the database (is the service stopped?)")?;
     let stamp = SystemClock.now().format("%Y%m%dT%H%M%SZ");
@@ -44,7 +45,7 @@ pub fn rotate_keys(config_path: &Path) -> anyhow::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     println!(
-        "database re-encrypted; new key in {}; the previous key is kept in {} (needed to restore older backups)",
+        "database re-encrypted and a new sealing key in use; new keys in {}; the previous key file is kept in {} (needed to restore older backups)",
         key_path.display(),
         kept.display()
     );
