@@ -106,9 +106,9 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Re-encrypt the database under a new key and replace the key file (the old one
-    /// is kept beside it as `<file>.old-<time>` for restoring older backups). Stop the
-    /// service first.
+    /// Re-encrypt the database under a new key, put a new sealing key in use, and
+    /// replace the key file (the old one is kept beside it as `<file>.old-<time>` for
+    /// restoring older backups). Stop the service first.
     Rotate(ConfigArg),
 }
 
