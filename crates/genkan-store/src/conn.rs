@@ -2,6 +2,7 @@
 //! background checkpointer.
 
 pub(crate) mod checkpoint;
+pub(crate) mod joined;
 pub(crate) mod pragmas;
 pub(crate) mod readers;
 pub(crate) mod writer;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::Notify;
 
+use super::joined::Joined;
 use super::pragmas::{Access, open};
 use crate::error::StoreResult;
 use crate::keys::DbKey;
@@ -18,9 +19,11 @@ use crate::keys::DbKey;
 /// How often a passive checkpoint runs while writes keep coming.
 const INTERVAL: Duration = Duration::from_millis(500);
 
-/// Handle that stops the checkpointer when dropped.
+/// Handle that stops the checkpointer, and waits for it, when dropped.
 pub(crate) struct Checkpointer {
+    // Dropped first: the thread sees the channel close, checkpoints once more and ends.
     _stop: SyncSender<()>,
+    _thread: Joined,
 }
 
 impl Checkpointer {
@@ -28,10 +31,13 @@ impl Checkpointer {
     pub(crate) fn start(path: &Path, key: &DbKey, outbox: Arc<Notify>) -> StoreResult<Self> {
         let conn = open(path, key, Access::Checkpoint)?;
         let (stop, stopped) = sync_channel(0);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("genkan-checkpoint".to_owned())
             .spawn(move || run(&conn, &stopped, &outbox))?;
-        Ok(Self { _stop: stop })
+        Ok(Self {
+            _stop: stop,
+            _thread: Joined::new(thread),
+        })
     }
 }
 

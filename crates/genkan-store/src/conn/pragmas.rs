@@ -25,16 +25,17 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
         Access::Read | Access::Checkpoint => OpenFlags::SQLITE_OPEN_READ_WRITE,
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
+    if access == Access::Write && path.exists() {
+        // A read-only probe first: a connection that fails on a wrong key still tidies
+        // the WAL when it closes, which must not happen with a key that is not ours.
+        let probe = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        check_key(&probe, key)?;
+    }
     let conn = Connection::open_with_flags(path, flags)?;
-    apply_key(&conn, key)?;
-    // The first real read tells whether the key fits.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::KeyRejected | StoreError::Database(_) => StoreError::KeyRejected,
-        other => other,
-    })?;
+    check_key(&conn, key)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
@@ -58,6 +59,19 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
     conn.execute_batch("PRAGMA synchronous = FULL;")?;
     verify(&conn)?;
     Ok(conn)
+}
+
+/// Applies `key` and makes the first real read, which tells whether the key fits.
+fn check_key(conn: &Connection, key: &DbKey) -> StoreResult<()> {
+    apply_key(conn, key)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::KeyRejected | StoreError::Database(_) => StoreError::KeyRejected,
+        other => other,
+    })?;
+    Ok(())
 }
 
 /// Sets the SQLCipher key on a fresh connection (raw 256-bit key, no passphrase KDF).

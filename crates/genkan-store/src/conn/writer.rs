@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::joined::Joined;
 use crate::error::{StoreError, StoreResult};
 
 /// Most jobs committed together; bounds the latency one transaction adds.
@@ -83,17 +84,23 @@ where
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Writer {
+    // Declared first so it is dropped first: once the last sender is gone the thread
+    // finishes its batch, closes the connection and ends, and the last clone waits.
     jobs: mpsc::Sender<Box<dyn Job>>,
+    _thread: Arc<Joined>,
 }
 
 impl Writer {
     /// Starts the writer thread owning `conn`.
     pub(crate) fn start(conn: Connection, outbox: Arc<Notify>) -> StoreResult<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("genkan-writer".to_owned())
             .spawn(move || run(&conn, rx, &outbox))?;
-        Ok(Self { jobs: tx })
+        Ok(Self {
+            jobs: tx,
+            _thread: Arc::new(Joined::new(thread)),
+        })
     }
 
     /// Runs `work` in the next transaction and returns its result after the commit.
