@@ -76,13 +76,14 @@ async fn drill_copies(
     let work = config.data.dir.join("tmp");
     let files = written.to_vec();
     let expected = sha256.to_owned();
-    let report = tokio::task::spawn_blocking(move || {
+    // Low priority and paced, like the backup itself: serving goes first.
+    let report = genkan_store::backup::pace::background("genkan-drill", move || {
         let Some(first) = files.first() else {
-            return DrillReport {
+            return Ok(DrillReport {
                 ok: false,
                 elapsed_ms: 0,
                 detail: "no copy was written".to_owned(),
-            };
+            });
         };
         let mut report = drill(first, &key, &work);
         for other in &files[1..] {
@@ -99,7 +100,7 @@ async fn drill_copies(
                 }
             }
         }
-        report
+        Ok(report)
     })
     .await;
     report.unwrap_or_else(|e| DrillReport {

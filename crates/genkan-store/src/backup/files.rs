@@ -93,22 +93,25 @@ fn ensure_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Copies `src` to `dir/name` atomically with mode 600: a reader never sees a
-/// partial file under the final name, and after return the file survives a crash.
-pub(crate) fn copy_atomic(src: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt as _;
+/// Copies `src` to `dir/name` atomically with mode 600 (paced; see [`super::pace`]):
+/// a reader never sees a partial file under the final name, and after return the file
+/// survives a crash. With `may_move`, `src` is renamed instead when it lies on the
+/// same file system (it is gone afterwards).
+pub(crate) fn copy_atomic(
+    src: &Path,
+    dir: &Path,
+    name: &str,
+    may_move: bool,
+) -> std::io::Result<PathBuf> {
     let tmp = dir.join(format!(".{name}.partial"));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        let mut from = std::fs::File::open(src)?;
-        let mut to = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        std::io::copy(&mut from, &mut to)?;
-        to.sync_all()?;
-        drop(to);
+        let moved = may_move && std::fs::rename(src, &tmp).is_ok();
+        if moved {
+            std::fs::File::open(&tmp)?.sync_all()?;
+        } else {
+            super::pace::copy_paced(src, &tmp)?;
+        }
         let target = dir.join(name);
         std::fs::rename(&tmp, &target)?;
         Ok(target)
@@ -121,9 +124,15 @@ pub(crate) fn copy_atomic(src: &Path, dir: &Path, name: &str) -> std::io::Result
 
 /// Installs a staged backup in `dir`: the file first, then its manifest (a
 /// generation counts only once its manifest exists), then the directory is synced.
-pub(crate) fn install(staged: &Path, dir: &Path, manifest: &Manifest) -> std::io::Result<PathBuf> {
+/// With `may_move` the staged file may be moved rather than copied.
+pub(crate) fn install(
+    staged: &Path,
+    dir: &Path,
+    manifest: &Manifest,
+    may_move: bool,
+) -> std::io::Result<PathBuf> {
     ensure_dir(dir)?;
-    let path = copy_atomic(staged, dir, &manifest.file)?;
+    let path = copy_atomic(staged, dir, &manifest.file, may_move)?;
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     let manifest_name = format!("{}{MANIFEST_SUFFIX}", manifest.file);
     if let Err(e) = write_atomic(dir, &manifest_name, &json) {

@@ -6,8 +6,10 @@
 //! - [`files`]: destinations, atomic installation, generations and rotation.
 //! - [`verify`]: checks a backup file against its manifest and restores it.
 //! - [`runs`]: the record of every backup run and drill in the live database.
+//! - [`pace`]: low priority, a duty cycle and steady flushing, so serving goes first.
 
 pub mod files;
+pub mod pace;
 pub mod runs;
 pub mod verify;
 
@@ -134,8 +136,19 @@ pub(crate) fn snapshot(
     })?;
     let copied = (|| -> StoreResult<()> {
         let backup = Backup::new(&source, &mut copy)?;
+        // Written pages are flushed as the copy grows, not all at the end.
+        let flusher = std::fs::File::open(dest)?;
+        let step_bytes = u64::try_from(step_pages.max(1)).unwrap_or(1) * 4096;
+        let mut unflushed = 0u64;
         loop {
+            // Not paced: the snapshot's read transaction keeps the WAL from being
+            // checkpointed, so the copy should end soon (it runs at low priority).
             let step = backup.step(step_pages.max(1))?;
+            unflushed += step_bytes;
+            if unflushed >= pace::FLUSH_EVERY {
+                flusher.sync_data()?;
+                unflushed = 0;
+            }
             let p = backup.progress();
             progress(Progress::Copying {
                 done: i64::from(p.pagecount - p.remaining),
@@ -208,23 +221,9 @@ pub(crate) fn open_copy(path: &Path, key: &DbKey) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-/// SHA-256 of a file, streamed.
+/// SHA-256 and size of a file, read at a gentle pace.
 pub fn sha256_file(path: &Path) -> StoreResult<(String, u64)> {
-    use sha2::Digest as _;
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((hex::encode(hasher.finalize()), size))
+    Ok(pace::sha256_paced(path)?)
 }
 
 /// Takes a snapshot into `work_dir`, describes and hashes it, and builds its manifest.
@@ -294,9 +293,11 @@ pub fn run_backup(
     let (staged, manifest) = stage(db, key, plan, at, progress)?;
     let mut written = Vec::new();
     let mut failed = Vec::new();
-    for dest in &plan.destinations {
+    for (i, dest) in plan.destinations.iter().enumerate() {
         progress(Progress::Installing(dest.clone()));
-        match files::install(&staged, dest, &manifest) {
+        // The last destination may take the staged file itself (same file system).
+        let last = i + 1 == plan.destinations.len();
+        match files::install(&staged, dest, &manifest, last) {
             Ok(path) => written.push(path),
             Err(e) => failed.push((dest.clone(), e.to_string())),
         }
@@ -338,10 +339,9 @@ impl Store {
     ) -> StoreResult<BackupOutcome> {
         let db = self.path().to_owned();
         let key = self.keys().database.clone();
-        tokio::task::spawn_blocking(move || {
+        pace::background("genkan-backup", move || {
             run_backup(&db, &key, &plan, &rotation, at, &mut progress)
         })
         .await
-        .map_err(|e| StoreError::Database(format!("backup task failed: {e}")))?
     }
 }

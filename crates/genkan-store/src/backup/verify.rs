@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::files::{copy_atomic, read_manifest, sync_dir};
+use super::files::{read_manifest, sync_dir};
 use super::{Manifest, describe, open_copy, sha256_file};
 use crate::audit::{ChainReport, verify_chains};
 use crate::error::{StoreError, StoreResult};
@@ -141,10 +141,20 @@ pub fn verify_backup(path: &Path, key: &DbKey) -> StoreResult<VerifyReport> {
     })
 }
 
-/// Verifies `backup`, then installs it as `dir/genkan.db` (atomically; refuses if a
-/// database is there already) and verifies the installed copy's content again.
+/// Restores `backup` as `dir/genkan.db`: checks its size and SHA-256 against the
+/// manifest, copies it beside the target, checks the copy's content (page
+/// authentication, integrity, row counts, audit chains) and only then renames it into
+/// place. Never overwrites an existing database; a failed check leaves nothing behind.
 pub fn restore_into(backup: &Path, key: &DbKey, dir: &Path) -> StoreResult<VerifyReport> {
-    let report = verify_backup(backup, key)?;
+    let started = Instant::now();
+    let manifest = read_manifest(backup).ok_or_else(|| {
+        corrupt(format!(
+            "{}: no readable manifest beside it ({})",
+            backup.display(),
+            super::files::manifest_path(backup).display()
+        ))
+    })?;
+    check_checksum(backup, &manifest)?;
     std::fs::create_dir_all(dir)?;
     let target = dir.join("genkan.db");
     if target.exists() {
@@ -155,10 +165,26 @@ pub fn restore_into(backup: &Path, key: &DbKey, dir: &Path) -> StoreResult<Verif
             ),
         });
     }
-    let installed = copy_atomic(backup, dir, "genkan.db")?;
+    let restoring = dir.join(".genkan.db.restoring");
+    let _ = std::fs::remove_file(&restoring);
+    let checked = super::pace::copy_paced(backup, &restoring)
+        .map_err(StoreError::from)
+        .and_then(|()| check_content(&restoring, key, &manifest));
+    let audit = match checked {
+        Ok(audit) => audit,
+        Err(e) => {
+            let _ = std::fs::remove_file(&restoring);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&restoring, &target)?;
     sync_dir(dir)?;
-    check_content(&installed, key, &report.manifest)?;
-    Ok(report)
+    Ok(VerifyReport {
+        file: backup.to_owned(),
+        manifest,
+        audit,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
 }
 
 /// The outcome of a restore drill.
