@@ -355,10 +355,22 @@ async fn walk_ins_find_their_host_by_three_letters_among_five_names_of_their_own
     // Searching the staff directory is limited per kiosk: 60 a minute in all.
     let mut answers = Vec::new();
     for _ in 0..70 {
-        answers.push(kiosk.get("/api/kiosk/v1/hosts?q=Tanaka").await.status.as_u16());
+        answers.push(
+            kiosk
+                .get("/api/kiosk/v1/hosts?q=Tanaka")
+                .await
+                .status
+                .as_u16(),
+        );
     }
-    let limited = answers.iter().position(|&s| s == 429).expect("limit engages");
-    assert!(limited <= 60, "limited after {limited} searches in this test");
+    let limited = answers
+        .iter()
+        .position(|&s| s == 429)
+        .expect("limit engages");
+    assert!(
+        limited <= 60,
+        "limited after {limited} searches in this test"
+    );
     assert!(answers[limited..].iter().all(|&s| s == 429), "{answers:?}");
     let theirs = other_kiosk.get("/api/kiosk/v1/hosts?q=Tanaka").await;
     assert_eq!(theirs.status.as_u16(), 200, "other kiosks are not affected");

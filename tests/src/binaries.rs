@@ -37,7 +37,9 @@ pub fn genkan() -> PathBuf {
 /// tests at binaries (`GENKAN_*` variables are settings to the server).
 pub fn genkan_command() -> std::process::Command {
     let mut command = std::process::Command::new(genkan());
-    command.env_remove("GENKAN_BIN").env_remove("GENKAN_KIOSK_BIN");
+    command
+        .env_remove("GENKAN_BIN")
+        .env_remove("GENKAN_KIOSK_BIN");
     command
 }
 

@@ -1,6 +1,7 @@
 //! The decoder on the shared real-photo samples (`../shared/qr-samples` beside the
 //! workspace): the kiosk's cascade reads at least as many as ZXing-C++ (79 of 82),
 //! rqrr alone stays a working fallback, and no panic escapes either of them.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::path::{Path, PathBuf};
 

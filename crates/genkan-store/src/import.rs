@@ -167,8 +167,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone as _, Utc};
-    use genkan_core::tenant::TimeZone;
     use genkan_core::access::Role;
+    use genkan_core::tenant::TimeZone;
     use genkan_core::text::{DisplayName, EmailAddress, OrgName};
 
     use super::*;
