@@ -446,7 +446,9 @@ impl Config {
             ));
         }
         problems.extend(ops::problems(&self.backup, &self.lifecycle, &self.metrics));
-        if self.auth.argon2_memory_kib < 12_288 || self.auth.argon2_iterations < 2 {
+        // OWASP ASVS: 19 MiB with 2 iterations, or 12 MiB with 3 (one lane either way).
+        let (m, t) = (self.auth.argon2_memory_kib, self.auth.argon2_iterations);
+        if !((m >= 19_456 && t >= 2) || (m >= 12_288 && t >= 3)) {
             problems.push("auth.argon2_* are below the OWASP ASVS minimum (12288 KiB with 3 iterations, or 19456 KiB with 2)".to_owned());
         }
         if problems.is_empty() {

@@ -50,9 +50,14 @@ impl Passwords {
             .argon()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
+        // Anything but argon2id v19 with at least today's cost and one lane is
+        // replaced while the password is at hand.
         let weaker = parsed.algorithm.as_str() != "argon2id"
+            || parsed.version != Some(Version::V0x13.into())
             || Params::try_from(&parsed).map_or(true, |p| {
-                p.m_cost() < self.params.m_cost() || p.t_cost() < self.params.t_cost()
+                p.m_cost() < self.params.m_cost()
+                    || p.t_cost() < self.params.t_cost()
+                    || p.p_cost() != self.params.p_cost()
             });
         (ok, ok && weaker)
     }
@@ -94,5 +99,27 @@ mod tests {
         let weak = cheap().hash("pw-pw-pw-pw-pw");
         let strong = Passwords::new(&AuthConfig::default());
         assert_eq!(strong.verify(&weak, "pw-pw-pw-pw-pw"), (true, true));
+    }
+
+    #[test]
+    fn an_older_version_or_more_lanes_ask_for_a_rehash_too() {
+        let p = cheap();
+        let params = Params::new(256, 1, 1, None).unwrap();
+        let salt = [7u8; 16];
+        let v16 = Argon2::new(Algorithm::Argon2id, Version::V0x10, params)
+            .hash_password_with_salt(b"pw-pw-pw-pw-pw", &salt)
+            .unwrap()
+            .to_string();
+        assert!(v16.starts_with("$argon2id$v=16$"), "{v16}");
+        assert_eq!(p.verify(&v16, "pw-pw-pw-pw-pw"), (true, true));
+        let lanes = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(256, 1, 4, None).unwrap(),
+        )
+        .hash_password_with_salt(b"pw-pw-pw-pw-pw", &salt)
+        .unwrap()
+        .to_string();
+        assert_eq!(p.verify(&lanes, "pw-pw-pw-pw-pw"), (true, true));
     }
 }

@@ -163,13 +163,20 @@ async fn create_user(
             "must be admin, receptionist or host",
         ));
     }
-    if let Some(pw) = &input.password {
-        let len = pw.chars().count();
-        if !(12..=128).contains(&len) {
+    if let (Some(pw), Some(r)) = (&input.password, role) {
+        // The same policy as every web form that sets a password.
+        let tenant = s.store.tenant_settings(staff.principal.tenant_id).await?;
+        let local_part = input.email.split('@').next().unwrap_or_default();
+        let context = [
+            tenant.name.as_str(),
+            local_part,
+            input.display_name.as_str(),
+        ];
+        if let Err(problem) = genkan_core::password::check(pw, r, &context) {
             errors.push(genkan_core::appointment::FieldError::new(
                 "password",
-                "length",
-                "must be 12 to 128 characters",
+                problem.code(),
+                problem.to_string(),
             ));
         }
     }

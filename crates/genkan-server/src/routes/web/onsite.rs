@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::appointment_form::Choice;
 use crate::error::message_of;
 use crate::state::AppState;
-use crate::web::error::PageResult;
+use crate::web::error::{PageError, PageResult};
 use crate::web::form::FormErrors;
 use crate::web::page::Layout;
 use crate::web::path::WebPath;
@@ -194,6 +194,8 @@ async fn check_in(
         .await?
     {
         Ok(_) => Ok(Redirect::to("/onsite?notice=checked_in").into_response()),
+        // No such visitor in this tenant (another tenant's id included): 404 like any object.
+        Err(ErrorCode::NotFound) => Err(PageError::NotFound),
         Err(code) => {
             let walk = WalkIn {
                 problem: Some(refusal_text(&user, code)),
