@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs each fuzz target for SECONDS (default 60) with cargo-fuzz on nightly Rust.
+# Runs each fuzz target for SECONDS (default 60) with cargo-fuzz.
 #   tests/fuzz/run.sh          # one minute per target
 #   tests/fuzz/run.sh 10       # the short run CI does
+# Each target starts from the committed seeds (seeds/<target>) plus what earlier runs
+# found (corpus/<target>, not committed). Any crash or panic fails the script, and
+# libFuzzer leaves the input under artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-# cargo-fuzz needs nightly's -Z flags; where only stable is installed, let stable accept them.
-if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+# cargo-fuzz needs nightly's -Z flags. Use nightly when it is installed and no
+# toolchain was asked for (RUSTUP_TOOLCHAIN); otherwise let that stable toolchain
+# accept the flags.
+if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   toolchain=(+nightly)
 else
   toolchain=()
@@ -15,6 +20,7 @@ else
 fi
 for target in pass_parser csv_import; do
   mkdir -p "corpus/$target"
-  cargo "${toolchain[@]}" fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048
+  cargo "${toolchain[@]}" fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1
 done
 echo "fuzzing: no crashes"
