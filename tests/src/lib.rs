@@ -11,10 +11,14 @@
 pub mod api;
 pub mod binaries;
 pub mod browser;
+pub mod inert;
 pub mod lab;
 pub mod receiver;
 pub mod server;
 pub mod smtp;
+
+/// The mail parser the SMTP sink hands out, for tests that take mails apart.
+pub use mail_parser;
 
 use std::time::{Duration, Instant};
 

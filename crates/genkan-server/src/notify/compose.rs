@@ -15,6 +15,9 @@ use super::email::{FileAttachment, OutgoingMail, SendError};
 use super::render::safe_color;
 use super::{Notifier, QR_CID, ics, qr, store_error, views};
 
+/// Content id of the tenant's logo inside visitor mails.
+const LOGO_CID: &str = "tenant-logo";
+
 impl Notifier {
     pub(super) async fn send_invitation(
         &self,
@@ -47,7 +50,10 @@ impl Notifier {
             .and_then(|s| genkan_core::pass::FallbackCode::parse(&s.code).ok())
             .map(|c| c.display())
             .unwrap_or_default();
-        let view = views::invitation(&ctx, &code, QR_CID);
+        // The tenant's logo heads every mail to the visitor (a broken logo is left out).
+        let logo = self.store.logo(tenant).await.map_err(|e| store_error(&e))?;
+        let logo = logo.filter(|png| png.starts_with(b"\x89PNG"));
+        let view = views::invitation(&ctx, &code, QR_CID, logo.is_some().then_some(LOGO_CID));
         let rendered = self.render(tenant, msg.kind, msg.locale, &view).await?;
         let description = if !carries_pass {
             String::new()
@@ -82,7 +88,10 @@ impl Notifier {
             content_type: "text/calendar; charset=utf-8".to_owned(),
             bytes: calendar.into_bytes(),
         }];
-        let mut inline_png = None;
+        let mut inline_png: Vec<(String, Vec<u8>)> = logo
+            .map(|png| (LOGO_CID.to_owned(), png))
+            .into_iter()
+            .collect();
         if let Some(secrets) = secrets.filter(|_| carries_pass) {
             let token = PassToken::parse(&secrets.token)
                 .map_err(|_| SendError::Permanent("bad pass token".to_owned()))?;
@@ -95,7 +104,7 @@ impl Notifier {
                     bytes: png.clone(),
                 },
             );
-            inline_png = Some((QR_CID.to_owned(), png));
+            inline_png.push((QR_CID.to_owned(), png));
         }
         self.mailer
             .send(OutgoingMail {
@@ -135,7 +144,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await
@@ -188,7 +197,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await
@@ -237,7 +246,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await

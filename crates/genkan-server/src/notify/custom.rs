@@ -252,8 +252,8 @@ pub fn sample(kind: MessageKind, locale: Locale) -> Value {
             "SMTP refused: 550 5.1.1 No such user",
             "https://genkan.example.com/appointments/42",
         ),
-        MessageKind::Invitation => views::invitation(&inv, "1234 5678", super::QR_CID),
-        _ => views::invitation(&inv, "", super::QR_CID),
+        MessageKind::Invitation => views::invitation(&inv, "1234 5678", super::QR_CID, None),
+        _ => views::invitation(&inv, "", super::QR_CID, None),
     }
 }
 

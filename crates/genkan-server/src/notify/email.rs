@@ -69,8 +69,8 @@ pub struct OutgoingMail {
     pub text: String,
     /// HTML.
     pub html: String,
-    /// An image referenced from the HTML as `cid:<id>`.
-    pub inline_png: Option<(String, Vec<u8>)>,
+    /// PNG images referenced from the HTML as `cid:<id>`: (id, bytes).
+    pub inline_png: Vec<(String, Vec<u8>)>,
     /// Attachments.
     pub attachments: Vec<FileAttachment>,
 }
@@ -175,14 +175,16 @@ impl Mailer {
         // passed (names and subjects are validated earlier too): no header injection.
         let to = Mailbox::new(mail.to_name.as_deref().map(header_safe), address);
         let alternative = MultiPart::alternative_plain_html(mail.text, mail.html);
-        let body = match mail.inline_png {
-            Some((cid, png)) => MultiPart::related().multipart(alternative).singlepart(
-                Attachment::new_inline(cid).body(
-                    png,
-                    ContentType::parse("image/png").unwrap_or(ContentType::TEXT_PLAIN),
-                ),
-            ),
-            None => alternative,
+        let body = if mail.inline_png.is_empty() {
+            alternative
+        } else {
+            let png = ContentType::parse("image/png").unwrap_or(ContentType::TEXT_PLAIN);
+            mail.inline_png.into_iter().fold(
+                MultiPart::related().multipart(alternative),
+                |related, (cid, bytes)| {
+                    related.singlepart(Attachment::new_inline(cid).body(bytes, png.clone()))
+                },
+            )
         };
         let mut mixed = MultiPart::mixed().multipart(body);
         for a in mail.attachments {
@@ -262,7 +264,7 @@ mod tests {
             subject: subject.to_owned(),
             text: "text".to_owned(),
             html: "<p>html</p>".to_owned(),
-            inline_png: None,
+            inline_png: Vec::new(),
             attachments: Vec::new(),
         }
     }

@@ -113,7 +113,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await

@@ -92,7 +92,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await
@@ -117,7 +117,7 @@ impl Notifier {
                 subject: rendered.subject,
                 text: rendered.text,
                 html: rendered.html,
-                inline_png: None,
+                inline_png: Vec::new(),
                 attachments: Vec::new(),
             })
             .await

@@ -167,7 +167,7 @@ mod tests {
             "site_address": "1-1 Chiyoda", "map_url": "https://www.google.com/maps/search/?api=1&query=x",
             "title": "Review", "date": "2026-11-23", "start": "10:00", "end": "11:00", "offset": "+09:00",
             "code": "1234 5678", "valid_from": "2026-11-23 00:00", "valid_until": "2026-11-24 00:00",
-            "qr_cid": "pass-qr", "color": "#1d4ed8",
+            "qr_cid": "pass-qr", "logo_cid": null, "color": "#1d4ed8",
         })
     }
 

@@ -10,8 +10,14 @@ use serde_json::{Value, json};
 use super::render::safe_color;
 
 /// Variables of invitations, updates, cancellations and reminders. `code` is the
-/// formatted fallback code (empty where the message carries no pass).
-pub fn invitation(ctx: &InvitationContext, code: &str, qr_cid: &str) -> Value {
+/// formatted fallback code (empty where the message carries no pass); `logo_cid` names
+/// the inline image of the tenant's logo when it has one.
+pub fn invitation(
+    ctx: &InvitationContext,
+    code: &str,
+    qr_cid: &str,
+    logo_cid: Option<&str>,
+) -> Value {
     let zone = ctx.time_zone;
     let local = |t: DateTime<Utc>| t.with_timezone(&zone.tz());
     let start = local(ctx.starts_at);
@@ -39,6 +45,7 @@ pub fn invitation(ctx: &InvitationContext, code: &str, qr_cid: &str) -> Value {
         "valid_from": human(ctx.valid_from),
         "valid_until": human(ctx.valid_until),
         "qr_cid": qr_cid,
+        "logo_cid": logo_cid,
         "color": safe_color(&ctx.primary_color),
     })
 }
@@ -95,7 +102,7 @@ pub fn no_show(
     state: Option<&InvitationState>,
     ja: bool,
 ) -> Value {
-    let mut v = invitation(ctx, "", "");
+    let mut v = invitation(ctx, "", "", None);
     v["minutes"] = json!(minutes);
     v["invitation_status"] = json!(status_label(
         state.map_or("none", |s| s.status.as_str()),
@@ -107,7 +114,7 @@ pub fn no_show(
 
 /// Variables of the notice that an invitation could not be delivered.
 pub fn invitation_failed(ctx: &InvitationContext, error: &str, appointment_url: &str) -> Value {
-    let mut v = invitation(ctx, "", "");
+    let mut v = invitation(ctx, "", "", None);
     v["error"] = json!(error);
     v["appointment_url"] = json!(appointment_url);
     v

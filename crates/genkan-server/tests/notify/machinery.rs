@@ -333,3 +333,100 @@ async fn slack_state(h: &Harness) -> Vec<genkan_store::outbox::MessageState> {
         .filter(|m| m.channel == Channel::Slack)
         .collect()
 }
+
+/// An HTTPS peer with a certificate no authority signed (self-signed for 127.0.0.1);
+/// counts the requests that got through the handshake.
+async fn https_peer_with_a_bad_certificate()
+-> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = genkan_server::tls::generate_self_signed(dir.path(), &[]).unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(
+        genkan_server::tls::server_config(&cert, &key).unwrap(),
+    );
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { "ok" }
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        let _dir = dir;
+        axum_server::from_tcp_rustls(listener, tls)
+            .unwrap()
+            .serve(app.into_make_service())
+            .await
+            .unwrap();
+    });
+    (url, hits)
+}
+
+/// SECURITY.md TLS-2 (HTTPS): a webhook whose server shows a certificate that does not
+/// verify is never sent to; the alert stays queued for a later attempt with the reason.
+#[tokio::test]
+async fn https_with_a_bad_certificate_is_refused_and_retried_later() {
+    let (url, hits) = https_peer_with_a_bad_certificate().await;
+    // The peer does answer over TLS to a client that skips verification.
+    let insecure = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        insecure
+            .post(format!("{url}/probe"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(hits.swap(0, std::sync::atomic::Ordering::SeqCst), 1);
+
+    let h = Harness::new(config(None)).await;
+    for channel in ["teams", "webhook"] {
+        h.store
+            .set_channel(
+                h.tenant,
+                channel,
+                Some(serde_json::json!({"url": format!("{url}/in"), "secret": "whsec_x"})),
+                sys(h.tenant, h.clock.now_utc()),
+            )
+            .await
+            .unwrap();
+    }
+    let passes = h.appointment(&["Sato Hanako"]).await;
+    h.check_in(&passes[0]).await;
+    h.deliver().await;
+    let refused: Vec<_> = h
+        .messages()
+        .await
+        .into_iter()
+        .filter(|m| matches!(m.channel, Channel::Teams | Channel::Webhook))
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    for m in &refused {
+        assert_eq!(
+            m.status, "queued",
+            "{:?}: retried later, not given up",
+            m.channel
+        );
+        assert!(m.next_attempt_at > h.clock.now_utc());
+        let reason = m.last_error.as_deref().unwrap_or_default().to_lowercase();
+        assert!(
+            reason.contains("certificate") || reason.contains("tls"),
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "0 requests sent"
+    );
+}

@@ -4,6 +4,7 @@
 //! links and the kiosk's long-poll, reminders and no-shows.
 #![expect(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
 
+mod branding;
 mod channels;
 mod harness;
 mod machinery;
