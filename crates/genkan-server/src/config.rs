@@ -107,8 +107,11 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies). Others are ignored.
     pub trusted_proxies: Vec<String>,
-    /// Requests taking longer are answered 503.
+    /// Requests taking longer (including receiving their body) are answered 503.
     pub request_timeout_secs: u64,
+    /// A connection that has not sent a complete request head within this many
+    /// seconds is closed (slow clients must not hold connections open).
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +121,7 @@ impl Default for ServerConfig {
             public_url: String::new(),
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::FORBIDDEN
         }
         ErrorCode::NotFound | ErrorCode::PassUnknown => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::AlreadyInside | ErrorCode::NotInside | ErrorCode::Conflict => {
             StatusCode::CONFLICT
         }
@@ -65,6 +66,7 @@ pub fn message_of(code: ErrorCode) -> &'static str {
         ErrorCode::Unauthorized => "Sign-in or credentials are required.",
         ErrorCode::Forbidden => "You are not allowed to do this.",
         ErrorCode::NotFound => "Not found.",
+        ErrorCode::MethodNotAllowed => "This endpoint does not support this HTTP method.",
         ErrorCode::Conflict => "This conflicts with the current state.",
         ErrorCode::PayloadTooLarge => "The request is too large.",
         ErrorCode::ReadOnly => "This organisation's contract has ended; data is read-only.",

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod jobs;
 pub mod notify;
 pub mod ops;

@@ -112,6 +112,14 @@ pub async fn context(
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    // HTTP/2 carries the host in the `:authority` pseudo-header, not in `Host`;
+    // the origin checks of form posts compare against `Host`, so give it one.
+    if !parts.headers.contains_key(axum::http::header::HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(host) = HeaderValue::from_str(authority.as_str())
+    {
+        parts.headers.insert(axum::http::header::HOST, host);
+    }
     let ip = client_ip(&parts, &trusted);
     // A client-supplied id is only kept from trusted proxies, and only if plain.
     let supplied = parts

@@ -121,6 +121,8 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let header_timeout =
+        std::time::Duration::from_secs(config.server.header_read_timeout_secs.max(1));
     if !config.tls.redirect_listen.is_empty() {
         let addr = config
             .tls
@@ -129,14 +131,13 @@ async fn serve(
             .context("tls.redirect_listen")?;
         let public = config.server.public_url.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::tls::serve_redirects(addr, public).await {
+            if let Err(e) = crate::tls::serve_redirects(addr, public, header_timeout).await {
                 tracing::error!(error = %e, "redirect listener stopped");
             }
         });
     }
     let Some((cert, key)) = config.tls.files() else {
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+        return crate::http::serve(listener, app, header_timeout, shutdown)
             .await
             .context("serving HTTP");
     };
@@ -148,12 +149,16 @@ async fn serve(
         shutdown.await;
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
-    axum_server::from_tcp_rustls(listener.into_std().context("TLS listener")?, tls)
-        .context("TLS listener")?
-        .handle(handle)
-        .serve(app)
-        .await
-        .context("serving HTTPS")
+    let mut server =
+        axum_server::from_tcp_rustls(listener.into_std().context("TLS listener")?, tls)
+            .context("TLS listener")?
+            .handle(handle);
+    // axum-server installs a timer but turns hyper's header timeout off.
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_timeout);
+    server.serve(app).await.context("serving HTTPS")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -85,12 +85,27 @@ pub fn redirect_router(public_url: &str) -> Router {
     })
 }
 
-/// Serves the redirect router on `addr` until the process ends.
-pub async fn serve_redirects(addr: SocketAddr, public_url: String) -> anyhow::Result<()> {
+/// Serves the redirect router on `addr` until the process ends, with the security
+/// headers of every answer (HSTS excepted: it means nothing over plain HTTP) and the
+/// same request-head deadline as the main listener.
+pub async fn serve_redirects(
+    addr: SocketAddr,
+    public_url: String,
+    header_read_timeout: std::time::Duration,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on tls.redirect_listen {addr}"))?;
-    axum::serve(listener, redirect_router(&public_url))
-        .await
-        .context("redirect listener")
+    let app = redirect_router(&public_url).layer(axum::middleware::from_fn_with_state(
+        crate::routes::Transport { https: false },
+        crate::routes::security_headers,
+    ));
+    crate::http::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+        header_read_timeout,
+        std::future::pending(),
+    )
+    .await
+    .context("redirect listener")
 }

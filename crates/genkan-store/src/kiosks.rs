@@ -53,8 +53,28 @@ pub struct KioskView {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
-    /// The last heartbeat and when it came, if the kiosk sends them.
+    /// The last heartbeat and when it came, if the kiosk sends them. In JSON an
+    /// object: the heartbeat's fields plus `received_at` (see `KioskHealth` in the
+    /// OpenAPI document), or `null`.
+    #[serde(serialize_with = "health_json")]
     pub health: Option<(crate::kiosk_health::KioskHealth, DateTime<Utc>)>,
+}
+
+/// `KioskView::health` as one flat JSON object rather than a pair.
+fn health_json<S: serde::Serializer>(
+    health: &Option<(crate::kiosk_health::KioskHealth, DateTime<Utc>)>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Flat<'a> {
+        #[serde(flatten)]
+        beat: &'a crate::kiosk_health::KioskHealth,
+        received_at: &'a DateTime<Utc>,
+    }
+    health
+        .as_ref()
+        .map(|(beat, received_at)| Flat { beat, received_at })
+        .serialize(serializer)
 }
 
 /// Recently seen kiosk credentials, so each request need not query the database.

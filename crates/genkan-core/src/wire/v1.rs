@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Forbidden,
     /// No such object (or not visible to the caller).
     NotFound,
+    /// The path exists but not with this HTTP method; `Allow` lists the methods.
+    MethodNotAllowed,
     /// Conflicts with the current state (e.g. duplicate, wrong state).
     Conflict,
     /// The body is larger than allowed.
@@ -67,6 +69,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ReadOnly => "read_only",

@@ -121,6 +121,7 @@ impl Problem {
             | ErrorCode::Conflict
             | ErrorCode::PayloadTooLarge
             | ErrorCode::ReadOnly
+            | ErrorCode::MethodNotAllowed
             | ErrorCode::Internal => Self::ServerError,
         }
     }

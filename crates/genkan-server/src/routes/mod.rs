@@ -10,13 +10,12 @@ pub mod web;
 
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, middleware};
 use genkan_core::wire::v1::ErrorCode;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::request;
@@ -33,6 +32,12 @@ pub const FORM_LIMIT: usize = 256 * 1024;
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    // Behind a reverse proxy that terminates TLS the public URL is https: the proxy
+    // passes the header on to browsers.
+    let transport = Transport {
+        https: state.config.tls.files().is_some()
+            || state.config.server.public_url.starts_with("https://"),
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -42,22 +47,57 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(reply::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(typed_method_not_allowed))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::ops::read_only::guard,
         ))
         .layer(middleware::from_fn(crate::ops::metrics::track))
-        .layer(middleware::from_fn(security_headers))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
+        // A handler that panics answers a typed 500, never a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.trusted.clone(),
             request::context,
         ))
+        // Outermost, so that every answer carries them, time-outs included.
+        .layer(middleware::from_fn_with_state(transport, security_headers))
         .with_state(state)
+}
+
+/// Answers a request that takes longer than `limit` (receiving a slow body
+/// included) with a typed 503, instead of letting it hold a connection.
+async fn deadline(
+    State(limit): State<Duration>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_secs = limit.as_secs(), "request timed out");
+            if is_api {
+                ApiError::new(ErrorCode::Unavailable)
+                    .with_message("The request took too long and was abandoned; check its effect before retrying.")
+                    .into_response()
+            } else {
+                crate::web::error::error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error.unavailable",
+                    "error.unavailable_detail",
+                )
+            }
+        }
+    }
+}
+
+/// The answer to a request whose handler panicked: the generic typed error (the
+/// panic itself is logged by the panic hook, never sent to the client).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(ErrorCode::Internal).into_response()
 }
 
 async fn openapi() -> Response {
@@ -78,8 +118,43 @@ async fn not_found(uri: Uri) -> Response {
     }
 }
 
+/// How the server is reached: HSTS is sent over HTTPS only (RFC 6797 §7.2 forbids
+/// it over plain HTTP, where browsers ignore it anyway), that is with the built-in
+/// TLS listener or behind a proxy whose public URL is `https://`.
+#[derive(Debug, Clone, Copy)]
+pub struct Transport {
+    /// The listener speaks TLS.
+    pub https: bool,
+}
+
+/// axum answers a method a route does not have with an empty 405; on the APIs that
+/// becomes the typed `method_not_allowed` error, keeping the `Allow` header.
+async fn typed_method_not_allowed(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api
+        || response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut typed = ApiError::new(ErrorCode::MethodNotAllowed).into_response();
+    if let Some(allow) = allow {
+        typed.headers_mut().insert(header::ALLOW, allow);
+    }
+    typed
+}
+
 /// Headers every response carries.
-async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
+pub async fn security_headers(
+    State(transport): State<Transport>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
@@ -92,10 +167,12 @@ async fn security_headers(request: axum::extract::Request, next: middleware::Nex
         HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-    );
+    if transport.https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     if is_api {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -24,8 +24,10 @@ pub enum PageError {
     Forbidden,
     /// A form was posted without a valid CSRF token or from another origin.
     Csrf,
-    /// The body was too large or unreadable.
+    /// The body was unreadable.
     BadRequest,
+    /// The form was larger than forms may be.
+    TooLarge,
     /// Busy: nothing changed, try again.
     Unavailable,
     /// Anything unexpected.
@@ -91,6 +93,11 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "error.bad_request",
                 "error.bad_request_detail",
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "error.form_too_large",
+                "error.form_too_large_detail",
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -2,10 +2,51 @@
 
 use std::collections::HashMap;
 
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use genkan_core::access::Role;
 use genkan_core::appointment::FieldError;
 
+use super::error::PageError;
 use super::i18n::Tr;
+
+/// Why a form body could not be read: too large (413) or unreadable (400).
+pub fn body_error(e: &(dyn std::error::Error + 'static)) -> PageError {
+    if e.is::<http_body_util::LengthLimitError>() {
+        PageError::TooLarge
+    } else {
+        PageError::BadRequest
+    }
+}
+
+/// A form posted by someone not signed in (sign-in, password links), whose
+/// problems are error pages: 413 when larger than forms may be, 400 otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageForm<T>(pub T);
+
+impl<T, S> FromRequest<S> for PageForm<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Self(v)),
+            Err(r) => Err(form_rejection(&r)),
+        }
+    }
+}
+
+fn form_rejection(r: &FormRejection) -> PageError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        PageError::TooLarge
+    } else {
+        PageError::BadRequest
+    }
+}
 
 /// Problems of a submitted form, by field name.
 #[derive(Debug, Clone, Default)]

@@ -295,7 +295,7 @@ pub async fn read_form(
     }
     let bytes = axum::body::to_bytes(body, crate::routes::FORM_LIMIT)
         .await
-        .map_err(|_| PageError::BadRequest)?;
+        .map_err(|e| crate::web::form::body_error(e.into_inner().as_ref()))?;
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&bytes).into_owned().collect();
     let token = fields
         .iter()

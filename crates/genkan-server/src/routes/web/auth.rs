@@ -5,11 +5,11 @@
 //! account exists.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use genkan_core::password;
 use genkan_core::text::{EmailAddress, Locale};
 use genkan_store::AuditCtx;
@@ -20,7 +20,7 @@ use super::login;
 use crate::request::{ClientIp, current_id};
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
-use crate::web::form::{FormErrors, password_problem};
+use crate::web::form::{FormErrors, PageForm, password_problem};
 use crate::web::i18n::Tr;
 use crate::web::session::{
     ORG_COOKIE, constant_time_eq, cookie, is_secure, locale_of, same_origin,
@@ -165,7 +165,7 @@ async fn forgot(
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: ClientIp,
-    Form(form): Form<ForgotForm>,
+    PageForm(form): PageForm<ForgotForm>,
 ) -> PageResult<Response> {
     if !pre_csrf_ok(&headers, &form.csrf) {
         return Err(PageError::Csrf);
@@ -354,7 +354,7 @@ async fn use_link(
     let secret = cookie(headers, LINK_COOKIE).unwrap_or_default().to_owned();
     let now = state.clock.now();
     let Ok((tenant, user_id)) = state.store.peek_link(&secret, which.purpose, now).await? else {
-        return link_page(state, headers, &PageQuery::default(), which).await;
+        return refused_link(state, headers, which).await;
     };
     let user = state.store.user(tenant, user_id).await?;
     let settings = state.store.tenant_settings(tenant).await?;
@@ -416,15 +416,27 @@ async fn use_link(
             }
             Ok(response)
         }
-        Err(_) => link_page(state, headers, &PageQuery::default(), which).await,
+        Err(_) => refused_link(state, headers, which).await,
     }
+}
+
+/// The answer to a password set with a link that is unknown, used, expired or made
+/// for the other form: the page says the link is not valid, with status 401.
+async fn refused_link(
+    state: &AppState,
+    headers: &HeaderMap,
+    which: &LinkForm,
+) -> PageResult<Response> {
+    let mut response = link_page(state, headers, &PageQuery::default(), which).await?;
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    Ok(response)
 }
 
 async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: ClientIp,
-    Form(form): Form<PasswordForm>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult<Response> {
     use_link(&state, &headers, ip, form, &RESET).await
 }
@@ -433,7 +445,7 @@ async fn accept_invite(
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: ClientIp,
-    Form(form): Form<PasswordForm>,
+    PageForm(form): PageForm<PasswordForm>,
 ) -> PageResult<Response> {
     use_link(&state, &headers, ip, form, &INVITE).await
 }

@@ -3,7 +3,6 @@
 //! allowlist all get the same answer, after the same work.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -18,6 +17,7 @@ use super::auth::{PageQuery, anonymous, new_secret, page_locale, pre_csrf_ok, wi
 use crate::request::ClientIp;
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
+use crate::web::form::PageForm;
 use crate::web::i18n::Tr;
 use crate::web::session::{ORG_COOKIE, PendingForm, clear_cookie, cookie, limits, session_cookie};
 
@@ -85,7 +85,7 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: ClientIp,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> PageResult<Response> {
     if !pre_csrf_ok(&headers, &form.csrf) {
         return Err(PageError::Csrf);

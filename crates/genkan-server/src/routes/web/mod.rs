@@ -81,10 +81,8 @@ async fn brand_css(State(state): State<AppState>, user: Option<WebUser>) -> Page
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    // Signed in, the colours are the tenant's: like every authenticated answer, they
+    // get the `no-store` the security headers add (nothing of a tenant stays cached).
     Ok(r)
 }
 
@@ -95,10 +93,7 @@ async fn logo(State(state): State<AppState>, user: WebUser) -> PageResult<Respon
             let mut r = png.into_response();
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-            r.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=300"),
-            );
+            // Not cached on shared computers (`no-store` from the security headers).
             Ok(r)
         }
         None => Ok(StatusCode::NOT_FOUND.into_response()),
