@@ -36,11 +36,14 @@ fn clean(input: &str, max: usize) -> Result<String, TextError> {
     if trimmed.chars().any(char::is_control) {
         return Err(TextError::ControlCharacter);
     }
-    // Bidirectional overrides make a name display differently from what it is.
-    if trimmed
-        .chars()
-        .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-    {
+    // Bidirectional overrides make a name display differently from what it is; the
+    // Unicode line and paragraph separators are line breaks.
+    if trimmed.chars().any(|c| {
+        matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+    }) {
         return Err(TextError::ControlCharacter);
     }
     if trimmed.chars().count() > max {
@@ -294,6 +297,12 @@ mod tests {
             DisplayName::parse("abc\u{202E}def"),
             Err(TextError::ControlCharacter)
         );
+        for separator in ["abc\u{2028}def", "abc\u{2029}def", "abc\u{85}def"] {
+            assert_eq!(
+                DisplayName::parse(separator),
+                Err(TextError::ControlCharacter)
+            );
+        }
         assert_eq!(
             DisplayName::parse(&"あ".repeat(101)),
             Err(TextError::TooLong { max: 100 })

@@ -178,7 +178,14 @@ pub async fn new_page(State(state): State<AppState>, user: WebUser) -> PageResul
         title: String::new(),
         date: time::date(start, site.time_zone),
         start: time::clock(start, site.time_zone),
-        end: time::clock(start + Duration::hours(1), site.time_zone),
+        // An hour later, but never past midnight (the end is a time on the same date).
+        end: if time::date(start + Duration::hours(1), site.time_zone)
+            == time::date(start, site.time_zone)
+        {
+            time::clock(start + Duration::hours(1), site.time_zone)
+        } else {
+            "23:59".to_owned()
+        },
         period: false,
         valid_from: String::new(),
         valid_until: String::new(),
