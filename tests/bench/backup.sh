@@ -52,10 +52,12 @@ loader=$!
 until grep -q "running for" "$work/load-during.err"; do sleep 0.2; done
 sleep 2
 start=$(date +%s.%N)
-$bin/genkan backup now --config "$work/genkan.toml" > "$work/backup.json" 2> "$work/backup.err"
+if ! $bin/genkan backup now --config "$work/genkan.toml" > "$work/backup.json" 2> "$work/backup.err"; then
+  echo "genkan backup now failed:" >&2; cat "$work/backup.err" >&2; exit 1
+fi
 end=$(date +%s.%N)
 wait $loader
 cat "$work/load-during.json"
-echo "== backup run (wall time $(echo "$end - $start" | bc) s including the drill)"
+echo "== backup run (wall time $(awk "BEGIN{printf \"%.1f\", $end - $start}") s including the drill)"
 cat "$work/backup.json"
 ls -l "$work"/backup-a

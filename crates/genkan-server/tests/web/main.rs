@@ -4,7 +4,10 @@
 
 mod access;
 mod account;
+mod admin_routes;
 mod allowlist;
+mod api_credentials;
+mod api_tokens;
 mod audit;
 mod csrf;
 mod helpers;
