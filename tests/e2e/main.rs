@@ -9,6 +9,7 @@ mod kiosk_offline;
 mod notify;
 mod openapi;
 mod ops;
+mod security;
 mod support;
 mod tls;
 mod visit;

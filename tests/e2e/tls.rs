@@ -6,7 +6,9 @@ use std::process::Command;
 use genkan_e2e::binaries;
 use genkan_e2e::server::{Server, ServerOptions, prepare};
 
-fn tls_server() -> (Server, String) {
+/// A server with the HTTPS listener and the plain-HTTP redirect listener; returns it and
+/// the redirect listener's address.
+pub(crate) fn tls_server() -> (Server, String) {
     let dir = tempfile::tempdir().unwrap();
     let tls = dir.path().join("tls");
     let out = binaries::genkan_command()
@@ -42,7 +44,8 @@ fn tls_server() -> (Server, String) {
     (Server::start_in(dir, config), redirect_addr)
 }
 
-fn client(server: &Server) -> reqwest::Client {
+/// A client trusting the server's self-signed certificate, following no redirects.
+pub(crate) fn client(server: &Server) -> reqwest::Client {
     let pem = std::fs::read(server.dir.path().join("tls/cert.pem")).unwrap();
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())

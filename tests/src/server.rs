@@ -161,6 +161,11 @@ impl Server {
         v["token"].as_str().unwrap().to_owned()
     }
 
+    /// The process id of the running server (for reading `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
