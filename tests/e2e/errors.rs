@@ -25,7 +25,7 @@ async fn tenant(server: &Server, slug: &str) -> Tenant {
         Some(&server.create_token(slug, &format!("admin@{slug}.example"), "admin")),
     );
     let host = admin
-        .post("/api/v1/users", json!({"email": format!("host@{slug}.example"), "display_name": "Host Person", "role": "host", "password": "a long host password"}))
+        .post("/api/v1/users", json!({"email": format!("host@{slug}.example"), "display_name": "Host Person", "role": "host", "password": "quiet lantern mosaic 7391"}))
         .await
         .ok();
     let created = admin.create_kiosk(site_id, "Lobby").await.ok();

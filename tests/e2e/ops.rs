@@ -4,6 +4,7 @@
 mod backup;
 mod durability;
 mod lifecycle;
+mod log_injection;
 mod logs;
 mod notices;
 mod support;

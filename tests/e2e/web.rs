@@ -11,6 +11,7 @@ mod sign_in;
 mod users;
 mod visibility;
 mod xss;
+mod xss_mail;
 
 use chrono::{DateTime, Duration, Timelike as _, Utc};
 use genkan_core::{Clock as _, SystemClock};

@@ -45,10 +45,16 @@ fn driver_path() -> PathBuf {
         .map_or_else(|| PathBuf::from(CHROMEDRIVER), PathBuf::from)
 }
 
-/// Whether browser tests can run here; prints why not when they cannot.
+/// Whether browser tests can run here; prints why not when they cannot. Under the
+/// test command (`GENKAN_REQUIRE_BROWSER=1`) a missing browser fails the test instead.
 pub fn available() -> bool {
     let path = driver_path();
     let ok = path.exists();
+    assert!(
+        ok || std::env::var_os("GENKAN_REQUIRE_BROWSER").is_none(),
+        "{} not found, and GENKAN_REQUIRE_BROWSER is set: install chromium and chromium-driver",
+        path.display()
+    );
     if !ok {
         eprintln!(
             "SKIPPED: {} not found; install Debian's chromium and chromium-driver (tests/run-all.sh does) to run the browser tests",

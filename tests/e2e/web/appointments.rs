@@ -91,7 +91,7 @@ async fn an_appointment_with_two_visitors_from_the_form_sends_both_invitations()
             "tanaka@acme.example",
             "田中 一郎",
             "host",
-            "a long host password",
+            "quiet lantern mosaic 7391",
         )
         .await;
     let browser = app.admin_browser("en").await;

@@ -60,7 +60,7 @@ async fn an_admin_downloads_csv_exports_that_match_the_database_and_a_host_only_
     let Some(app) = WebApp::start("acme").await else {
         return;
     };
-    let password = "a long host password";
+    let password = "quiet lantern mosaic 7391";
     let tanaka = app
         .user("tanaka@acme.example", "田中 一郎", "host", password)
         .await;

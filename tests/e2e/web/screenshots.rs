@@ -34,7 +34,7 @@ fn today_at(hour: u32, minute: u32) -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn morning(app: &WebApp) -> Scene {
-    let password = "a long host password";
+    let password = "quiet lantern mosaic 7391";
     let tanaka = app
         .user("tanaka@minato-seiki.example", "田中 一郎", "host", password)
         .await;
