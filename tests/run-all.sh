@@ -41,7 +41,7 @@ grep -qE '^127\.0\.0\.1[[:space:]].*localhost' /etc/hosts || echo "warning: loca
 # --- Rust checks and tests ---------------------------------------------------------
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # Chromium was installed above: browser tests must run, not skip.
-export GENKAN_REQUIRE_BROWSER=1
+export E2E_REQUIRE_BROWSER=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked

@@ -46,13 +46,13 @@ fn driver_path() -> PathBuf {
 }
 
 /// Whether browser tests can run here; prints why not when they cannot. Under the
-/// test command (`GENKAN_REQUIRE_BROWSER=1`) a missing browser fails the test instead.
+/// test command (`E2E_REQUIRE_BROWSER=1`) a missing browser fails the test instead.
 pub fn available() -> bool {
     let path = driver_path();
     let ok = path.exists();
     assert!(
-        ok || std::env::var_os("GENKAN_REQUIRE_BROWSER").is_none(),
-        "{} not found, and GENKAN_REQUIRE_BROWSER is set: install chromium and chromium-driver",
+        ok || std::env::var_os("E2E_REQUIRE_BROWSER").is_none(),
+        "{} not found, and E2E_REQUIRE_BROWSER is set: install chromium and chromium-driver",
         path.display()
     );
     if !ok {
