@@ -151,7 +151,7 @@ pub(crate) fn no_redirects() -> reqwest::Client {
 }
 
 /// `name=value` of every cookie a response sets.
-fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+pub(crate) fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()

@@ -7,44 +7,20 @@ use std::sync::Arc;
 use chrono::Duration;
 use genkan_core::Clock as _;
 use genkan_core::notification::{Channel, MessageKind};
-use genkan_core::tenant::TimeZone;
-use genkan_core::text::{Locale, OrgName};
+use genkan_core::text::Locale;
 use genkan_core::wire::v1::Heartbeat;
 use genkan_server::config::Config;
 use genkan_server::jobs::{JobContext, Scheduler};
 use genkan_server::notify::render::Renderer;
-use genkan_store::AuditCtx;
 use genkan_store::kiosks::KioskAuth;
 
 use crate::helpers::{ADMIN, TestApp};
 
 /// A site "HQ" with a paired kiosk "Lobby".
 async fn paired_kiosk(app: &TestApp) -> KioskAuth {
-    let ctx = AuditCtx::system(Some(app.tenant), app.clock.now());
-    let site = app
-        .store
-        .create_site(
-            app.tenant,
-            OrgName::parse("HQ").unwrap(),
-            TimeZone::default(),
-            String::new(),
-            ctx.clone(),
-        )
-        .await
-        .unwrap();
-    let new = app
-        .store
-        .create_kiosk(app.tenant, site.id, "Lobby".into(), ctx.clone())
-        .await
-        .unwrap();
-    let paired = app
-        .store
-        .pair_kiosk(&new.pairing_code, Some("lobby-pc".into()), ctx)
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, credential) = crate::passes::kiosk(app).await;
     app.store
-        .kiosk_by_credential(&paired.credential)
+        .kiosk_by_credential(&credential)
         .await
         .unwrap()
         .unwrap()

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, TestApp};
 
-/// A site with a paired kiosk: (site, kiosk credential).
-async fn kiosk(app: &TestApp) -> (SiteId, String) {
+/// A site "HQ" with a paired kiosk "Lobby": (site, kiosk credential).
+pub(crate) async fn kiosk(app: &TestApp) -> (SiteId, String) {
     let ctx = AuditCtx::system(Some(app.tenant), app.clock.now());
     let site = app
         .store

@@ -5,6 +5,8 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::security::kit::{csrf_field, set_cookies};
+
 /// An answer as received.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
@@ -88,25 +90,6 @@ pub(crate) struct Web {
     pub(crate) csrf: String,
 }
 
-/// `name=value` pairs of a response's `Set-Cookie` headers.
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The value of the first `name="csrf"` field of a page.
-pub(crate) fn csrf_of(page: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).expect("no CSRF field on the page") + marker.len();
-    page[start..].split('"').next().unwrap().to_owned()
-}
-
 impl Web {
     /// An anonymous browser.
     pub(crate) fn anonymous(base: &str) -> Self {
@@ -122,14 +105,14 @@ impl Web {
     pub(crate) async fn sign_in(base: &str, org: &str, email: &str, password: &str) -> Self {
         let http = client();
         let form = http.get(format!("{base}/login")).send().await.unwrap();
-        let pre = set_cookies(&form).join("; ");
+        let pre = set_cookies(form.headers()).join("; ");
         let page = form.text().await.unwrap();
         let answer = http
             .post(format!("{base}/login"))
             .header(reqwest::header::COOKIE, &pre)
             .header(reqwest::header::ORIGIN, base)
             .form(&[
-                ("csrf", csrf_of(&page).as_str()),
+                ("csrf", csrf_field(&page).as_str()),
                 ("organisation", org),
                 ("email", email),
                 ("password", password),
@@ -137,7 +120,7 @@ impl Web {
             .send()
             .await
             .unwrap();
-        let cookies = set_cookies(&answer).join("; ");
+        let cookies = set_cookies(answer.headers()).join("; ");
         let location = answer
             .headers()
             .get(reqwest::header::LOCATION)
@@ -156,7 +139,7 @@ impl Web {
         };
         let account = web.get("/account").await;
         assert_eq!(account.status, 200, "{}", account.text());
-        web.csrf = csrf_of(&account.text());
+        web.csrf = csrf_field(&account.text());
         web
     }
 
