@@ -32,7 +32,10 @@ for tool in "${python_tools[@]}"; do
 done
 
 # --- cargo tools (supply-chain checks, fuzzing) -------------------------------------
-for tool in cargo-deny cargo-audit cargo-fuzz; do
+cargo_tools=(cargo-deny cargo-fuzz)
+# cargo audit reads the advisory database beside the workspace; without it, it is skipped.
+[ -d ../shared/advisory-db ] && cargo_tools+=(cargo-audit)
+for tool in "${cargo_tools[@]}"; do
   command -v "$tool" >/dev/null || cargo install --locked -q "$tool"
 done
 
