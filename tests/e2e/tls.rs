@@ -141,3 +141,60 @@ fn sslyze_finds_only_tls_1_2_and_1_3_with_ecdhe_and_aead_ciphers() {
         );
     }
 }
+
+/// Completes a TLS handshake with the server at `port` and then sends nothing; prints
+/// how many seconds passed until the server closed the connection (or "open").
+const SILENT_TLS_CLIENT: &str = r#"
+import socket, ssl, sys, time
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+tls = ctx.wrap_socket(raw, server_hostname="localhost")
+tls.settimeout(30)
+start = time.monotonic()
+try:
+    data = tls.recv(1)
+    print("closed" if not data else "data", round(time.monotonic() - start, 2))
+except (ssl.SSLError, ConnectionError) as e:
+    print("closed", round(time.monotonic() - start, 2))
+except socket.timeout:
+    print("open", round(time.monotonic() - start, 2))
+"#;
+
+/// DOS-1 over HTTPS: a client that completes the handshake and then stays silent is
+/// cut off after the header deadline (`server.header_read_timeout_secs`, 10 s by
+/// default), like a slow client on plain HTTP, and the server keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_after_the_tls_handshake_is_cut_off_at_the_header_deadline() {
+    let (server, _) = tls_server();
+    let port = server.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let silent: Vec<_> = (0..5)
+        .map(|_| {
+            Command::new("python3")
+                .args(["-c", SILENT_TLS_CLIENT, port])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("python3 runs the silent client")
+        })
+        .collect();
+    let http = client(&server);
+    let health = http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "served while the silent clients wait");
+    for child in silent {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut words = text.split_whitespace();
+        let (verdict, seconds) = (
+            words.next().unwrap_or_default(),
+            words.next().and_then(|s| s.parse::<f64>().ok()),
+        );
+        assert_eq!(verdict, "closed", "{text}");
+        let seconds = seconds.unwrap();
+        assert!((8.0..15.0).contains(&seconds), "closed after {seconds} s");
+    }
+}

@@ -110,7 +110,7 @@ pub struct ServerConfig {
     /// Requests taking longer (including receiving their body) are answered 503.
     pub request_timeout_secs: u64,
     /// A connection that has not sent a complete request head within this many
-    /// seconds is closed (slow clients must not hold connections open).
+    /// seconds is closed (slow clients must not hold connections open); 1 to 3600.
     pub header_read_timeout_secs: u64,
 }
 

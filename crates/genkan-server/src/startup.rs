@@ -121,8 +121,9 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    // Clamped: hyper adds it to an `Instant`, which must not overflow.
     let header_timeout =
-        std::time::Duration::from_secs(config.server.header_read_timeout_secs.max(1));
+        std::time::Duration::from_secs(config.server.header_read_timeout_secs.clamp(1, 3600));
     if !config.tls.redirect_listen.is_empty() {
         let addr = config
             .tls
@@ -152,7 +153,10 @@ async fn serve(
     let mut server =
         axum_server::from_tcp_rustls(listener.into_std().context("TLS listener")?, tls)
             .context("TLS listener")?
-            .handle(handle);
+            .handle(handle)
+            // After the handshake, the protocol sniffing before hyper's own header
+            // timer starts is bounded too: a silent TLS client is closed in time.
+            .first_request_timeout(header_timeout);
     // axum-server installs a timer but turns hyper's header timeout off.
     server
         .http_builder()

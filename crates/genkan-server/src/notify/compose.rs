@@ -88,7 +88,11 @@ impl Notifier {
             content_type: "text/calendar; charset=utf-8".to_owned(),
             bytes: calendar.into_bytes(),
         }];
+        // Only where the (possibly tenant-made) template shows it: an inline part the
+        // HTML does not reference appears as a stray attachment in most mail clients.
+        let shows_logo = rendered.html.contains(&format!("cid:{LOGO_CID}"));
         let mut inline_png: Vec<(String, Vec<u8>)> = logo
+            .filter(|_| shows_logo)
             .map(|png| (LOGO_CID.to_owned(), png))
             .into_iter()
             .collect();

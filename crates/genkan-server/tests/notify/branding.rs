@@ -1,7 +1,11 @@
 //! The tenant's logo heads the mails visitors receive, as an inline image beside the QR.
 
+use genkan_core::notification::MessageKind;
+use genkan_core::text::Locale;
 use genkan_e2e::mail_parser::MimeHeaders as _;
 use genkan_e2e::smtp::{Mode, SmtpSink};
+
+use genkan_store::templates::TemplateParts;
 
 use crate::harness::{Harness, NowUtc as _, config, sys};
 
@@ -63,4 +67,32 @@ async fn invitations_carry_the_tenants_logo_inline_once_it_is_uploaded() {
     assert!(html.contains("src=\"cid:tenant-logo\""), "{html}");
     assert!(html.contains("src=\"cid:pass-qr\""));
     assert!(!html.contains("data:"), "no data: URLs");
+
+    // A tenant's own template that does not show the logo gets no stray logo part.
+    for locale in [Locale::Ja, Locale::En] {
+        let parts = TemplateParts {
+            html: Some("<p>{{ visitor_name }}</p><img src=\"cid:{{ qr_cid }}\">".to_owned()),
+            ..TemplateParts::default()
+        };
+        h.store
+            .set_template(
+                h.tenant,
+                MessageKind::Invitation,
+                locale,
+                parts,
+                sys(h.tenant, h.clock.now_utc()),
+            )
+            .await
+            .unwrap();
+    }
+    h.appointment(&["Takahashi Jun"]).await;
+    while h.deliver().await > 0 {}
+    let custom = smtp.messages();
+    assert_eq!(custom.len(), 3);
+    let (images, html) = inline_images(&custom[2]);
+    assert_eq!(
+        images.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["pass-qr"]
+    );
+    assert!(html.starts_with("<p>Takahashi Jun</p>"), "{html}");
 }

@@ -28,11 +28,22 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
     if access == Access::Write && path.exists() {
         // A read-only probe first: a connection that fails on a wrong key still tidies
         // the WAL when it closes, which must not happen with a key that is not ours.
+        // Only its verdict on the key counts: a read-only connection can fail where a
+        // writer would not (a hot journal, a WAL it may not recover), and then the
+        // writer below checks the key itself.
         let probe = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        check_key(&probe, key)?;
+        apply_key(&probe, key)?;
+        let read = probe.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if let Err(rusqlite::Error::SqliteFailure(e, _)) = &read
+            && e.code == rusqlite::ErrorCode::NotADatabase
+        {
+            return Err(StoreError::KeyRejected);
+        }
     }
     let conn = Connection::open_with_flags(path, flags)?;
     check_key(&conn, key)?;
