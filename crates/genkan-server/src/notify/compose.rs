@@ -50,9 +50,8 @@ impl Notifier {
             .and_then(|s| genkan_core::pass::FallbackCode::parse(&s.code).ok())
             .map(|c| c.display())
             .unwrap_or_default();
-        // The tenant's logo heads every mail to the visitor (a broken logo is left out).
+        // The tenant's logo (stored re-encoded as PNG) heads every mail to the visitor.
         let logo = self.store.logo(tenant).await.map_err(|e| store_error(&e))?;
-        let logo = logo.filter(|png| png.starts_with(b"\x89PNG"));
         let view = views::invitation(&ctx, &code, QR_CID, logo.is_some().then_some(LOGO_CID));
         let rendered = self.render(tenant, msg.kind, msg.locale, &view).await?;
         let description = if !carries_pass {

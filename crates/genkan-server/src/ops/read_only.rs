@@ -99,7 +99,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     }
     tracing::info!(tenant.id = %tenant, path = %path, "refused: the tenant's contract has ended (read-only)");
-    if path.starts_with("/api/") {
+    if crate::routes::is_api(&path) {
         ApiError::new(ErrorCode::ReadOnly).into_response()
     } else {
         crate::web::error::error_page(

@@ -73,7 +73,7 @@ async fn deadline(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    let is_api = is_api(request.uri().path());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -100,12 +100,17 @@ fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::new(ErrorCode::Internal).into_response()
 }
 
+/// Whether `path` belongs to the JSON APIs (typed JSON errors) rather than the web app.
+pub(crate) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
+    if is_api(uri.path()) {
         ApiError::new(ErrorCode::NotFound)
             .with_message(format!("No such endpoint: {}", uri.path()))
             .into_response()
@@ -133,7 +138,7 @@ async fn typed_method_not_allowed(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    let is_api = is_api(request.uri().path());
     let response = next.run(request).await;
     if !is_api
         || response.status() != StatusCode::METHOD_NOT_ALLOWED
@@ -155,7 +160,7 @@ pub async fn security_headers(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    let is_api = is_api(request.uri().path());
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(

@@ -36,10 +36,7 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         apply_key(&probe, key)?;
-        let read = probe.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        });
-        if let Err(rusqlite::Error::SqliteFailure(e, _)) = &read
+        if let Err(rusqlite::Error::SqliteFailure(e, _)) = &first_read(&probe)
             && e.code == rusqlite::ErrorCode::NotADatabase
         {
             return Err(StoreError::KeyRejected);
@@ -75,14 +72,16 @@ pub(crate) fn open(path: &Path, key: &DbKey, access: Access) -> StoreResult<Conn
 /// Applies `key` and makes the first real read, which tells whether the key fits.
 fn check_key(conn: &Connection, key: &DbKey) -> StoreResult<()> {
     apply_key(conn, key)?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|e| match StoreError::from(e) {
+    first_read(conn).map_err(|e| match StoreError::from(e) {
         StoreError::KeyRejected | StoreError::Database(_) => StoreError::KeyRejected,
         other => other,
     })?;
     Ok(())
+}
+
+/// The first read of a keyed connection: it fails with "not a database" on a wrong key.
+fn first_read(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
 }
 
 /// Sets the SQLCipher key on a fresh connection (raw 256-bit key, no passphrase KDF).

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use genkan_core::{Clock as _, SystemClock};
 use genkan_e2e::server::Server;
-use reqwest::header::SET_COOKIE;
 use serde_json::{Map, Value, json};
 
 use super::target::Target;
@@ -417,13 +416,7 @@ async fn login_form(base: &str) -> (String, String) {
         .send()
         .await
         .unwrap();
-    let cookie = page
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = kit::set_cookies(page.headers()).join("; ");
     let csrf = kit::csrf_field(&page.text().await.unwrap());
     (cookie, csrf)
 }
