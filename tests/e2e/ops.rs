@@ -1,7 +1,9 @@
 //! Operations end to end against the real binary: backups that restore (BAK-1,
-//! BAK-3), crash safety (DUR-1, DUR-2), notices (FLT-2) and logs without secrets.
+//! BAK-3), crash safety (DUR-1, DUR-2), notices (FLT-2), logs without secrets and the
+//! clock checked against a real NTP server.
 
 mod backup;
+mod clock;
 mod durability;
 mod lifecycle;
 mod log_injection;

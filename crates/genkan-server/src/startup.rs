@@ -68,6 +68,7 @@ impl Application {
             store,
             clock,
             config,
+            clock_status: crate::ops::clock_sync::ClockStatus::default(),
         };
         Ok(Self {
             listener,
@@ -99,12 +100,19 @@ impl Application {
             config: Arc::clone(&self.state.config),
         }));
         let metrics = crate::ops::metrics::spawn(&self.state, stop_rx.clone()).await?;
+        let clock_check = tokio::spawn(crate::ops::clock_sync::run(
+            self.state.clock_status.clone(),
+            self.state.config.readiness.clone(),
+            Arc::new(genkan_core::SystemClock),
+            stop_rx.clone(),
+        ));
         let jobs = tokio::spawn(scheduler.run(stop_rx));
         let app = routes::router(self.state.clone());
         serve(&self.state.config, self.listener, app, shutdown).await?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = jobs.await;
+        let _ = clock_check.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// Proxies whose forwarding headers are believed.
     pub trusted: TrustedProxies,
+    /// The latest check of the system clock against NTP time.
+    pub clock_status: crate::ops::clock_sync::ClockStatus,
 }
 
 impl FromRef<AppState> for TrustedProxies {
