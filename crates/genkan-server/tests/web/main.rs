@@ -10,6 +10,7 @@ mod api_credentials;
 mod api_tokens;
 mod audit;
 mod csrf;
+mod devices;
 mod helpers;
 mod import;
 mod ip_spoofing;
