@@ -1,5 +1,6 @@
 //! Builds the application from its configuration: opens the store, starts the
-//! notification worker and serves HTTP on a listener the caller bound.
+//! notification worker, the scheduled jobs and metrics, and serves HTTP on a listener
+//! the caller bound (or serves HTTP alone, for benchmarks).
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -117,6 +118,19 @@ impl Application {
             let _ = m.await;
         }
         Ok(())
+    }
+
+    /// Serves HTTP only, until `shutdown` completes: no notification worker, no
+    /// scheduled jobs (auto check-out, reminders, no-shows, backups, …) and no metrics
+    /// listener, so nothing but the requests themselves reads or changes the data.
+    /// For benchmarks that measure requests alone; alerts queued by requests stay
+    /// queued. A server in service runs [`Self::run_until_stopped`].
+    pub async fn run_without_background_jobs(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = routes::router(self.state.clone());
+        serve(&self.state.config, self.listener, app, shutdown).await
     }
 }
 
