@@ -1,10 +1,13 @@
 //! Operations end to end against the real binary: backups that restore (BAK-1,
-//! BAK-3), crash safety (DUR-1, DUR-2), notices (FLT-2) and logs without secrets.
+//! BAK-3), crash safety (DUR-1, DUR-2), notices (FLT-2), logs without secrets and
+//! operator commands beside a loaded server (OPS-1).
 
 mod backup;
+mod control_socket;
 mod durability;
 mod lifecycle;
 mod log_injection;
 mod logs;
 mod notices;
+mod one_writer;
 mod support;
