@@ -3,7 +3,8 @@
 //! - [`config`]: layered configuration; [`startup`]: builds and runs the application.
 //! - [`routes`]: the router and the API handlers; [`extract`]: authenticated principals.
 //! - [`notify`]: the outbox worker and its channels (e-mail, Slack).
-//! - [`commands`] and [`demo`]: what the CLI subcommands do.
+//! - [`commands`] and [`demo`]: what the CLI subcommands do; [`operator`]: how the
+//!   commands that use the database reach the one writer (the running server).
 #![forbid(unsafe_code)]
 
 pub mod channels;
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod http;
 pub mod jobs;
 pub mod notify;
+pub mod operator;
 pub mod ops;
 pub mod outbound;
 pub mod passwords;

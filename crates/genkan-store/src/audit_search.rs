@@ -34,7 +34,7 @@ pub struct AuditRow {
     pub id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// `user`, `token`, `kiosk`, `system` or `anonymous`.
+    /// `user`, `token`, `kiosk`, `system`, `operator` or `anonymous`.
     pub actor_kind: String,
     /// The actor's id.
     pub actor_id: Option<i64>,
