@@ -85,6 +85,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             refresh,
         }) => create_token(&config, &tenant, &user, &scopes, days, refresh).await,
         Command::Audit(AuditCommand::Verify(args)) => verify_audit(&args.config).await,
+        Command::RenderSandbox(_) => {
+            anyhow::bail!("render-sandbox is started by the server, not from here")
+        }
     }
 }
 

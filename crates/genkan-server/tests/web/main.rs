@@ -25,4 +25,5 @@ mod sessions;
 mod settings;
 mod signin;
 mod sites;
+mod template_limits;
 mod users;
