@@ -384,7 +384,7 @@ impl Worker {
         match hello {
             Ok(Ok(Some(Answer::Hello { protocol }))) if protocol == HELLO => Ok(worker),
             _ => {
-                let said = worker.stderr_tail().await;
+                let said = first_line(&worker.stderr_text().await);
                 worker.discard().await;
                 Err(unavailable(format!(
                     "it does not answer as a Genkan render sandbox (set templates.sandbox_program to the genkan binary){}",
@@ -412,7 +412,7 @@ impl Worker {
 
     /// Why the process died, as a limit when it was one.
     async fn death(mut self) -> Option<Limit> {
-        let said = self.stderr_tail().await;
+        let said = self.stderr_text().await;
         let status = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
         let signal = match status {
             Ok(Ok(status)) => status.signal(),
@@ -421,7 +421,7 @@ impl Worker {
                 None
             }
         };
-        tracing::warn!(signal, stderr = %said, "a template sandbox process died");
+        tracing::warn!(signal, stderr = %first_line(&said), "a template sandbox process died");
         const SIGKILL: i32 = 9;
         const SIGXCPU: i32 = 24;
         if said.contains("memory allocation") || signal == Some(SIGKILL) {
@@ -433,20 +433,12 @@ impl Worker {
         }
     }
 
-    /// The last of what the process wrote to stderr (bounded, one line).
-    async fn stderr_tail(&mut self) -> String {
+    /// What the process wrote to stderr (bounded).
+    async fn stderr_text(&mut self) -> String {
         let mut buf = Vec::new();
         let mut limited = (&mut self.stderr).take(8 * 1024);
         let _ = tokio::time::timeout(Duration::from_secs(1), limited.read_to_end(&mut buf)).await;
-        let text = String::from_utf8_lossy(&buf);
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(300)
-            .collect()
+        String::from_utf8_lossy(&buf).into_owned()
     }
 
     /// Kills the process and reaps it.
@@ -454,4 +446,16 @@ impl Worker {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
     }
+}
+
+/// The first line a process wrote (its cause; what follows is a backtrace), without
+/// control characters and bounded, for a log line.
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
 }
