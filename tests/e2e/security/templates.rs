@@ -240,7 +240,7 @@ fn limit_of(why: &str) -> &'static str {
 
 /// Harmless for the editor's sample visitor (Hanako Sato); for anyone else it
 /// doubles a 100 MB string until memory runs out.
-const BOMB_ON_REAL_DATA: &str = "{% if visitor_name != 'Hanako Sato' %}{% set s = 'x' * 100000000 %}{% set s = s ~ s %}{% set s = s ~ s %}{{ s|length }}{% endif %}<p>{{ visitor_name }}</p>";
+const BOMB_ON_REAL_DATA: &str = "{% set n = 0 if visitor_name == 'Hanako Sato' else 100000000 %}{% set s = 'x' * n %}{% set s = s ~ s %}{% set s = s ~ s %}<p>{{ visitor_name }}</p>";
 
 async fn invitation(org: &kit::Org, appointment: i64) -> Value {
     let ledger = org
