@@ -71,12 +71,7 @@ impl Part {
 
 /// Renders `kind` with the tenant's `overrides` over the built-in parts: the
 /// built-in parts in-process (trusted), the tenant's own in the sandbox.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "where it renders, for whom, which message, with which data"
-)]
 pub async fn render(
-    renderer: &Renderer,
     sandbox: &Sandbox,
     tenant: TenantId,
     urgency: Urgency,
@@ -92,9 +87,7 @@ pub async fn render(
         match part.of(overrides) {
             Some(source) => own.push((part, name(part), source.to_owned())),
             None => {
-                let builtin = renderer
-                    .source(kind, locale, part.file())
-                    .unwrap_or_default();
+                let builtin = Renderer::source(kind, locale, part.file()).unwrap_or_default();
                 out[i] = Some(render_builtin(&name(part), builtin, ctx).map_err(|e| {
                     SandboxError::Template {
                         part,
@@ -127,7 +120,6 @@ fn render_builtin(name: &str, source: &str, ctx: &Value) -> Result<String, minij
 /// Renders every part with the sample data of `kind` (the tenant's own parts in
 /// the sandbox); the first problem names its part and says what is wrong.
 pub async fn validate(
-    renderer: &Renderer,
     sandbox: &Sandbox,
     tenant: TenantId,
     kind: MessageKind,
@@ -135,17 +127,7 @@ pub async fn validate(
     parts: &TemplateParts,
 ) -> Result<RenderedMail, SandboxError> {
     let ctx = sample(kind, locale);
-    render(
-        renderer,
-        sandbox,
-        tenant,
-        Urgency::Preview,
-        kind,
-        locale,
-        &ctx,
-        parts,
-    )
-    .await
+    render(sandbox, tenant, Urgency::Preview, kind, locale, &ctx, parts).await
 }
 
 fn describe(e: &minijinja::Error) -> String {
@@ -255,11 +237,9 @@ mod tests {
             sandbox_program: "/nonexistent/genkan".into(),
             ..TemplatesConfig::default()
         });
-        let r = Renderer::new();
         for kind in EDITABLE {
             for locale in [Locale::Ja, Locale::En] {
                 let m = validate(
-                    &r,
                     &sandbox,
                     TenantId(1),
                     *kind,
@@ -276,7 +256,6 @@ mod tests {
             ..TemplateParts::default()
         };
         let err = validate(
-            &r,
             &sandbox,
             TenantId(1),
             MessageKind::Invitation,

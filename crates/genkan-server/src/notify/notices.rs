@@ -34,7 +34,6 @@ impl Notifier {
             .await
             .map_err(|e| store_error(&e))?;
         super::custom::render(
-            &self.renderer,
             &self.sandbox,
             tenant,
             Urgency::Delivery,

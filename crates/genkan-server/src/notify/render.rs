@@ -76,8 +76,9 @@ impl Renderer {
         Self { env }
     }
 
-    /// The built-in source of one part (`subject.txt`, `body.txt`, `body.html`).
-    pub fn source(&self, kind: MessageKind, locale: Locale, file: &str) -> Option<&'static str> {
+    /// The built-in source of one part (`subject.txt`, `body.txt`, `body.html`);
+    /// a lookup, nothing is parsed.
+    pub fn source(kind: MessageKind, locale: Locale, file: &str) -> Option<&'static str> {
         let name = format!("{}/{}/{file}", kind.as_str(), locale.as_str());
         TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
     }

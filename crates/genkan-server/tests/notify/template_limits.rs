@@ -12,7 +12,6 @@ use genkan_core::text::Locale;
 use genkan_e2e::smtp::{Mode, SmtpSink};
 use genkan_server::notify::Notifier;
 use genkan_server::notify::custom::{self, Part};
-use genkan_server::notify::render::Renderer;
 use genkan_server::notify::sandbox::{Limit, SandboxError, Urgency};
 use genkan_store::templates::TemplateParts;
 
@@ -32,7 +31,6 @@ async fn a_template_that_explodes_on_real_data_is_dead_lettered_once_with_its_re
     };
     // The editor's check with the sample data lets it through.
     let sample = custom::validate(
-        &Renderer::new(),
         h.notifier.sandbox(),
         h.tenant,
         MessageKind::Invitation,
@@ -116,19 +114,10 @@ async fn a_template_that_explodes_on_real_data_is_dead_lettered_once_with_its_re
 #[tokio::test]
 async fn tenant_template_errors_name_their_part_and_line_and_custom_html_is_escaped() {
     let h = Harness::new(config(None)).await;
-    let renderer = Renderer::new();
     let check = |parts: TemplateParts| {
-        let (renderer, sandbox, tenant) = (&renderer, h.notifier.sandbox(), h.tenant);
+        let (sandbox, tenant) = (h.notifier.sandbox(), h.tenant);
         async move {
-            custom::validate(
-                renderer,
-                sandbox,
-                tenant,
-                MessageKind::Invitation,
-                Locale::En,
-                &parts,
-            )
-            .await
+            custom::validate(sandbox, tenant, MessageKind::Invitation, Locale::En, &parts).await
         }
     };
     let unknown = check(TemplateParts {
@@ -181,7 +170,6 @@ async fn tenant_template_errors_name_their_part_and_line_and_custom_html_is_esca
         text: None,
     };
     let m = custom::render(
-        &renderer,
         h.notifier.sandbox(),
         h.tenant,
         Urgency::Delivery,

@@ -18,7 +18,7 @@ use crate::notify::render::Renderer;
 /// Template nesting allowed (a macro call counts about 10, an `if` or `for` 1).
 const RECURSION_LIMIT: usize = 200;
 /// Nice value of a sandbox process: the server's own threads always come first.
-const NICENESS: i32 = 19;
+pub(super) const NICENESS: i32 = 19;
 
 /// How the server starts a sandbox process.
 #[derive(Debug, Clone, clap::Args)]

@@ -353,7 +353,8 @@ impl Worker {
     async fn start(inner: &Inner) -> Result<Self, SandboxError> {
         let unavailable =
             |why: String| SandboxError::Unavailable(format!("{}: {why}", inner.program.display()));
-        let mut child = Command::new(&inner.program)
+        let mut command = Command::new(&inner.program);
+        command
             .arg("render-sandbox")
             .arg("--memory-mib")
             .arg(inner.memory_mib.to_string())
@@ -364,9 +365,20 @@ impl Worker {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+            .kill_on_drop(true);
+        // Starting a process blocks its thread for a moment: not an async worker's.
+        let mut child = tokio::task::spawn_blocking(move || command.spawn())
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
             .map_err(|e| unavailable(e.to_string()))?;
+        // Lowered at once, not only when it gets to it itself: loading the program
+        // already runs below the server's threads.
+        if let Some(pid) = child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+        {
+            let _ = rustix::process::setpriority_process(Some(pid), super::child::NICENESS);
+        }
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {

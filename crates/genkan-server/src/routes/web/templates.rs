@@ -111,8 +111,7 @@ fn builtin(kind: MessageKind, locale: Locale, part: Part) -> String {
         Part::Text => "body.txt",
         Part::Html => "body.html",
     };
-    Renderer::new()
-        .source(kind, locale, file)
+    Renderer::source(kind, locale, file)
         .unwrap_or_default()
         .to_owned()
 }
@@ -170,7 +169,6 @@ async fn edit(
     ];
     // A template saved before today's limits may fail them: shown, not hidden.
     let checked = custom::validate(
-        &Renderer::new(),
         &state.sandbox,
         user.session.tenant_id,
         kind,
@@ -247,16 +245,7 @@ async fn submit(
         );
         Err((errors, StatusCode::UNPROCESSABLE_ENTITY))
     } else {
-        match custom::validate(
-            &Renderer::new(),
-            &state.sandbox,
-            user.session.tenant_id,
-            kind,
-            locale,
-            &parts,
-        )
-        .await
-        {
+        match custom::validate(&state.sandbox, user.session.tenant_id, kind, locale, &parts).await {
             Ok(preview) => Ok(preview),
             Err(e) => Err(problem(user, &e)?),
         }
