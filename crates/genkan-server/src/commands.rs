@@ -125,6 +125,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             op(&config, create).await
         }
         Command::Audit(AuditCommand::Verify(a)) => op(&a.config, Operation::AuditVerify).await,
+        Command::RenderSandbox(_) => {
+            anyhow::bail!("render-sandbox is started by the server, not from here")
+        }
     }
 }
 

@@ -30,6 +30,26 @@ pub mod telemetry;
 pub mod tls;
 pub mod web;
 
+/// Runs the parsed command line: the template sandbox on this thread alone (it limits
+/// its own memory, so it starts no runtime), everything else on a tokio runtime.
+pub fn main(cli: cli::Cli) -> std::process::ExitCode {
+    if let cli::Command::RenderSandbox(args) = &cli.command {
+        return notify::sandbox::run(args);
+    }
+    let done = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("genkan: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     commands::run(cli.command).await

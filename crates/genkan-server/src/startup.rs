@@ -61,6 +61,7 @@ impl Application {
                 .map_err(anyhow::Error::msg)?,
         );
         let state = AppState {
+            sandbox: notifier.sandbox().clone(),
             limits: Arc::new(Limits::new(&clock)),
             passwords: Arc::new(Passwords::new(&config.auth)),
             trusted: TrustedProxies(Arc::new(
@@ -95,6 +96,13 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(Arc::clone(&self.notifier).run(stop_rx.clone()));
+        // Tenant templates need the sandbox: say so at start-up, not at the first mail.
+        let sandbox = self.state.sandbox.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sandbox.check().await {
+                tracing::error!(error = %e, "tenant message templates cannot be rendered");
+            }
+        });
         let scheduler = Arc::new(Scheduler::new(JobContext {
             store: self.state.store.clone(),
             clock: Arc::clone(&self.state.clock),

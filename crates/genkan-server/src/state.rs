@@ -7,6 +7,7 @@ use genkan_core::Clock;
 use genkan_store::Store;
 
 use crate::config::Config;
+use crate::notify::sandbox::Sandbox;
 use crate::passwords::Passwords;
 use crate::ratelimit::Limits;
 use crate::request::TrustedProxies;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub trusted: TrustedProxies,
     /// The latest check of the system clock against NTP time.
     pub clock_status: crate::ops::clock_sync::ClockStatus,
+    /// Where tenant-authored message templates render (shared with the outbox worker).
+    pub sandbox: Sandbox,
 }
 
 impl FromRef<AppState> for TrustedProxies {

@@ -26,4 +26,5 @@ mod sessions;
 mod settings;
 mod signin;
 mod sites;
+mod template_limits;
 mod users;
