@@ -18,10 +18,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::{now, serve};
 
+const HOST: &str = "tanaka@example.co.jp";
+
 #[derive(Default)]
 pub(crate) struct G {
-    /// id → (sequence of its last change, resource).
-    pub(crate) events: BTreeMap<String, (u64, Value)>,
+    /// (calendar, id) → (sequence of its last change, resource).
+    pub(crate) events: BTreeMap<(String, String), (u64, Value)>,
     pub(crate) seq: u64,
     pub(crate) page_size: usize,
     /// Sync tokens older than this answer 410.
@@ -59,7 +61,7 @@ fn instant(v: &Value) -> Option<DateTime<Utc>> {
     v.get("dateTime")?.as_str()?.parse().ok()
 }
 
-async fn list(State(s): State<S>, Path(_cal): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn list(State(s): State<S>, Path(cal): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
     let mut g = s.lock().unwrap();
     if !authorized(&g, &headers) {
         return error(StatusCode::UNAUTHORIZED, "authError");
@@ -97,7 +99,9 @@ async fn list(State(s): State<S>, Path(_cal): Path<String>, RawQuery(q): RawQuer
     let time_max = p.get("timeMax").and_then(|t| t.parse::<DateTime<Utc>>().ok());
     let mut items: Vec<&(u64, Value)> = g
         .events
-        .values()
+        .iter()
+        .filter(|((c, _), _)| *c == cal)
+        .map(|(_, v)| v)
         .filter(|(seq, _)| *seq <= snapshot && since.is_none_or(|n| *seq > n))
         .filter(|(_, e)| {
             let (Some(start), Some(end)) = (instant(&e["start"]), instant(&e["end"])) else {
@@ -227,13 +231,18 @@ impl Google {
         format!("{}/calendar/v3", self.base)
     }
 
-    /// Creates or replaces an event (a new change).
+    /// Creates or replaces an event in the host's calendar (a new change).
     pub(crate) fn put(&self, event: Value) {
+        self.put_in(HOST, event);
+    }
+
+    /// Creates or replaces an event in `calendar`.
+    pub(crate) fn put_in(&self, calendar: &str, event: Value) {
         let mut g = self.state.lock().unwrap();
         g.seq += 1;
         let seq = g.seq;
         let id = event["id"].as_str().unwrap().to_owned();
-        g.events.insert(id, (seq, event));
+        g.events.insert((calendar.to_owned(), id), (seq, event));
     }
 
     /// Deletes an event the way Google reports it: a cancelled stub.
@@ -243,7 +252,7 @@ impl Google {
 
     /// Forgets an event entirely (Google drops old cancellations).
     pub(crate) fn forget(&self, id: &str) {
-        self.state.lock().unwrap().events.remove(id);
+        self.state.lock().unwrap().events.remove(&(HOST.to_owned(), id.to_owned()));
     }
 
     /// Sends an `exists` notification to every channel, as Google does on a change.
