@@ -14,6 +14,7 @@ packages=(
   python3-pip python3-venv
   strace                                                   # disk-full test: ENOSPC injected into the server's writes
   sqlmap                                                   # SQL injection scan of every parameter
+  radicale                                                 # real CalDAV server for genkan-calendar's provider tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,7 @@
 //! - [`event`]: [`CalendarEvent`], [`EventKey`] and the [`Change`]s a sync reports.
 //! - [`rules`]: a tenant's [`ImportRules`] (domains, triggers, rooms, sites, languages).
 //! - [`select`]: [`decide`] — event + rules → [`Decision`] (also the settings preview).
-//! - [`reconcile`]: [`reconcile()`] and [`plan_batch`] — snapshot + new event →
+//! - [`mod@reconcile`]: [`reconcile()`] and [`plan_batch`] — snapshot + new event →
 //!   [`SyncAction`]s, with the stated rule for edits made in Genkan.
 
 pub mod event;

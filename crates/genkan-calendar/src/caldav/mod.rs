@@ -336,14 +336,13 @@ impl CalDavClient {
         let mut state = prev.clone();
         let (mut changed, mut removed) = (BTreeSet::new(), BTreeSet::new());
         for round in 1..=self.limits.max_pages {
-            let ms = match self
+            // 403/409 with DAV:valid-sync-token, or 400/412 from servers that word it
+            // differently: the token is no longer usable.
+            let Ok(ms) = self
                 .dav("REPORT", coll, None, xml::sync_collection(Some(&token)))
                 .await?
-            {
-                Ok(ms) => ms,
-                // 403/409 with DAV:valid-sync-token, or 400/412 from servers that word it
-                // differently: the token is no longer usable.
-                Err(_) => return Ok(None),
+            else {
+                return Ok(None);
             };
             let mut truncated = false;
             for r in &ms.responses {

@@ -25,7 +25,11 @@ fn host(i: usize) -> String {
 }
 
 fn hosted_event(id: &str, host: &str, day: i64) -> serde_json::Value {
-    let mut e = event(id, now() + Duration::days(day) + Duration::hours(1), &["guest@acme.com"]);
+    let mut e = event(
+        id,
+        now() + Duration::days(day) + Duration::hours(1),
+        &["guest@acme.com"],
+    );
     e["organizer"]["email"] = serde_json::json!(host);
     e
 }
@@ -67,11 +71,25 @@ async fn round(
                 connected,
             };
             let mine = known.entry(h.clone()).or_default();
-            let plan = plan_batch(&batch.changes, batch.full_since(), mine, |e| decide(e, &rules, ctx), now(), Duration::days(60));
+            let plan = plan_batch(
+                &batch.changes,
+                batch.full_since(),
+                mine,
+                |e| decide(e, &rules, ctx),
+                now(),
+                Duration::days(60),
+            );
             for item in plan.items {
                 actions += item.actions.len();
                 if let Some(s) = item.snapshot {
-                    mine.insert(item.key, Known { snapshot: s, live: true, edits: Default::default() });
+                    mine.insert(
+                        item.key,
+                        Known {
+                            snapshot: s,
+                            live: true,
+                            edits: Default::default(),
+                        },
+                    );
                 }
             }
             next_states.insert(h, batch.state);
@@ -85,10 +103,14 @@ async fn a_thousand_events_across_a_hundred_hosts_sync_and_plan_within_bounds() 
     let g = Google::start().await;
     for h in 0..HOSTS {
         for e in 0..EVENTS_PER_HOST {
-            g.put_in(&host(h), hosted_event(&format!("h{h}e{e}"), &host(h), e as i64 + 1));
+            g.put_in(
+                &host(h),
+                hosted_event(&format!("h{h}e{e}"), &host(h), e as i64 + 1),
+            );
         }
     }
-    let client = GoogleCalendar::new(http(), &g.api(), Secret::new("good-token"), limits()).unwrap();
+    let client =
+        GoogleCalendar::new(http(), &g.api(), Secret::new("good-token"), limits()).unwrap();
     let connected: BTreeSet<String> = (0..HOSTS).map(host).collect();
     let mut known = BTreeMap::new();
     let started = Instant::now();
@@ -108,7 +130,10 @@ async fn a_thousand_events_across_a_hundred_hosts_sync_and_plan_within_bounds() 
         "calendar sync: 1,000 events / 100 hosts — first sync + plan {first:?}, incremental round {incremental:?}"
     );
     // Far inside a 60-second poll interval even in a debug build on two cores.
-    assert!(first.as_secs() < 30 && incremental.as_secs() < 10, "{first:?} {incremental:?}");
+    assert!(
+        first.as_secs() < 30 && incremental.as_secs() < 10,
+        "{first:?} {incremental:?}"
+    );
 }
 
 #[tokio::test]
@@ -126,28 +151,46 @@ async fn an_event_reaches_its_create_action_within_seconds_of_the_push() {
         }),
     ))
     .await;
-    let client = GoogleCalendar::new(http(), &g.api(), Secret::new("good-token"), limits()).unwrap();
+    let client =
+        GoogleCalendar::new(http(), &g.api(), Secret::new("good-token"), limits()).unwrap();
     let cal = CalendarRef {
         id: "tanaka@example.co.jp".into(),
         name: None,
         owner_email: None,
     };
     let first = client.sync(&cal, None, window()).await.unwrap();
-    let channel = client.watch(&cal, &format!("{receiver}/hooks/google"), Duration::days(7)).await.unwrap();
+    let channel = client
+        .watch(&cal, &format!("{receiver}/hooks/google"), Duration::days(7))
+        .await
+        .unwrap();
 
     let started = Instant::now();
-    g.put(event("fresh", now() + Duration::days(1), &["guest@acme.com"]));
+    g.put(event(
+        "fresh",
+        now() + Duration::days(1),
+        &["guest@acme.com"],
+    ));
     g.notify().await;
     let headers = rx.recv().await.unwrap();
     push::verify(&headers, &channel).unwrap();
-    let batch = client.sync(&cal, Some(&first.state), window()).await.unwrap();
+    let batch = client
+        .sync(&cal, Some(&first.state), window())
+        .await
+        .unwrap();
     let connected = BTreeSet::from(["tanaka@example.co.jp".to_owned()]);
     let rules = rules();
     let ctx = HostContext {
         calendar_owner: "tanaka@example.co.jp",
         connected: &connected,
     };
-    let plan = plan_batch(&batch.changes, batch.full_since(), &BTreeMap::new(), |e| decide(e, &rules, ctx), now(), Duration::days(60));
+    let plan = plan_batch(
+        &batch.changes,
+        batch.full_since(),
+        &BTreeMap::new(),
+        |e| decide(e, &rules, ctx),
+        now(),
+        Duration::days(60),
+    );
     let elapsed = started.elapsed();
     assert!(matches!(plan.items[0].actions[..], [SyncAction::Create(_)]));
     println!("calendar push: event created → Create action in {elapsed:?}");

@@ -50,7 +50,11 @@ async fn google_first_sync_follows_every_page_then_the_sync_token_reports_only_c
     let g = Google::start().await;
     g.state.lock().unwrap().page_size = 2;
     for i in 0..5 {
-        g.put(event(&format!("e{i}"), now() + Duration::days(i + 1), &["v@acme.com"]));
+        g.put(event(
+            &format!("e{i}"),
+            now() + Duration::days(i + 1),
+            &["v@acme.com"],
+        ));
     }
     // Outside the window: not listed by the first sync.
     g.put(event("far", now() + Duration::days(200), &["v@acme.com"]));
@@ -58,17 +62,38 @@ async fn google_first_sync_follows_every_page_then_the_sync_token_reports_only_c
     let first = c.sync(&calendar(), None, window()).await.unwrap();
     assert_eq!(first.full, Some(FullReason::First));
     assert_eq!(first.requests, 3, "five events in pages of two");
-    assert_eq!(kinds(&first.changes), ["object e0", "object e1", "object e2", "object e3", "object e4"]);
+    assert_eq!(
+        kinds(&first.changes),
+        [
+            "object e0",
+            "object e1",
+            "object e2",
+            "object e3",
+            "object e4"
+        ]
+    );
 
     g.put(event("e1", now() + Duration::days(9), &["v@acme.com"]));
     g.cancel("e2");
     g.put(event("new", now() + Duration::days(3), &["w@acme.com"]));
-    let second = c.sync(&calendar(), Some(&first.state), window()).await.unwrap();
+    let second = c
+        .sync(&calendar(), Some(&first.state), window())
+        .await
+        .unwrap();
     assert_eq!(second.full, None);
-    assert_eq!(kinds(&second.changes), ["object e1", "removed e2", "object new"]);
+    assert_eq!(
+        kinds(&second.changes),
+        ["object e1", "removed e2", "object new"]
+    );
     let last_query = g.state.lock().unwrap().queries.last().cloned().unwrap();
-    assert!(last_query.contains("syncToken=") && !last_query.contains("timeMin"), "{last_query}");
-    let third = c.sync(&calendar(), Some(&second.state), window()).await.unwrap();
+    assert!(
+        last_query.contains("syncToken=") && !last_query.contains("timeMin"),
+        "{last_query}"
+    );
+    let third = c
+        .sync(&calendar(), Some(&second.state), window())
+        .await
+        .unwrap();
     assert!(third.changes.is_empty());
 }
 
@@ -80,13 +105,27 @@ async fn google_gone_sync_token_leads_to_a_full_resync_that_cancels_what_is_miss
     }
     let c = client(&g, "good-token");
     let first = c.sync(&calendar(), None, window()).await.unwrap();
-    let plan = plan_batch(&first.changes, first.full_since(), &BTreeMap::new(), |e| decide_for(HOST, e), now(), Duration::days(60));
+    let plan = plan_batch(
+        &first.changes,
+        first.full_since(),
+        &BTreeMap::new(),
+        |e| decide_for(HOST, e),
+        now(),
+        Duration::days(60),
+    );
     let known: BTreeMap<_, _> = plan
         .items
         .iter()
         .map(|i| {
             let snapshot = i.snapshot.clone().unwrap();
-            (i.key.clone(), Known { snapshot, live: true, edits: Default::default() })
+            (
+                i.key.clone(),
+                Known {
+                    snapshot,
+                    live: true,
+                    edits: Default::default(),
+                },
+            )
         })
         .collect();
     assert_eq!(known.len(), 3);
@@ -96,11 +135,21 @@ async fn google_gone_sync_token_leads_to_a_full_resync_that_cancels_what_is_miss
         let mut s = g.state.lock().unwrap();
         s.expired_before = s.seq + 1;
     }
-    let batch = c.sync(&calendar(), Some(&first.state), window()).await.unwrap();
+    let batch = c
+        .sync(&calendar(), Some(&first.state), window())
+        .await
+        .unwrap();
     assert!(batch.token_refused);
     assert_eq!(batch.full, Some(FullReason::TokenRefused));
     assert_eq!(kinds(&batch.changes), ["object a", "object c"]);
-    let plan = plan_batch(&batch.changes, batch.full_since(), &known, |e| decide_for(HOST, e), now(), Duration::days(60));
+    let plan = plan_batch(
+        &batch.changes,
+        batch.full_since(),
+        &known,
+        |e| decide_for(HOST, e),
+        now(),
+        Duration::days(60),
+    );
     assert_eq!(plan.items.len(), 1, "{plan:?}");
     assert_eq!(plan.items[0].key.uid, "b@google.com");
     assert_eq!(plan.items[0].actions, [SyncAction::Cancel]);
@@ -113,14 +162,26 @@ async fn google_throttling_and_bad_tokens_are_typed_errors() {
     let c = client(&g, "good-token");
     let err = c.sync(&calendar(), None, window()).await.unwrap_err();
     match &err {
-        SyncError::Throttled { status: 429, retry_after } => {
-            assert_eq!(*retry_after, Some(RetryAfter::Delay(std::time::Duration::from_secs(7))));
+        SyncError::Throttled {
+            status: 429,
+            retry_after,
+        } => {
+            assert_eq!(
+                *retry_after,
+                Some(RetryAfter::Delay(std::time::Duration::from_secs(7)))
+            );
         }
         other => panic!("{other:?}"),
     }
     assert!(!err.needs_attention());
-    assert!(c.sync(&calendar(), None, window()).await.is_ok(), "the next try passes");
-    let err = client(&g, "stolen").sync(&calendar(), None, window()).await.unwrap_err();
+    assert!(
+        c.sync(&calendar(), None, window()).await.is_ok(),
+        "the next try passes"
+    );
+    let err = client(&g, "stolen")
+        .sync(&calendar(), None, window())
+        .await
+        .unwrap_err();
     assert!(matches!(err, SyncError::Unauthorized) && err.needs_attention());
 }
 
@@ -152,12 +213,19 @@ async fn google_push_channels_are_verified_by_token_and_can_be_stopped() {
     .await;
     let c = client(&g, "good-token");
     let channel = c
-        .watch(&calendar(), &format!("{receiver}/hooks/google"), Duration::days(7))
+        .watch(
+            &calendar(),
+            &format!("{receiver}/hooks/google"),
+            Duration::days(7),
+        )
         .await
         .unwrap();
     assert_eq!(channel.expires_at, Some(now() + Duration::days(7)));
     assert!(!channel.renewal_due(now(), Duration::days(1)));
-    assert!(channel.renewal_due(now() + Duration::days(6) + Duration::hours(1), Duration::days(1)));
+    assert!(channel.renewal_due(
+        now() + Duration::days(6) + Duration::hours(1),
+        Duration::days(1)
+    ));
 
     g.notify().await;
     let headers = received.lock().unwrap().pop().unwrap();
@@ -184,12 +252,32 @@ async fn google_tokens_refresh_and_service_accounts_act_for_hosts_of_the_domain(
         client_secret: Secret::new("client-secret"),
     };
     let refresh = Secret::new("good-refresh");
-    let set = request_token(&http(), &app, Grant::RefreshToken(&refresh), now(), &limits()).await.unwrap();
+    let set = request_token(
+        &http(),
+        &app,
+        Grant::RefreshToken(&refresh),
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap();
     assert_eq!(set.access_token.expose(), "user-token");
-    assert_eq!(set.refresh_token.as_ref(), Some(&refresh), "kept when not rotated");
+    assert_eq!(
+        set.refresh_token.as_ref(),
+        Some(&refresh),
+        "kept when not rotated"
+    );
     assert!(set.is_fresh(now()) && !set.is_fresh(now() + Duration::hours(1)));
     let revoked = Secret::new("revoked");
-    let err = request_token(&http(), &app, Grant::RefreshToken(&revoked), now(), &limits()).await.unwrap_err();
+    let err = request_token(
+        &http(),
+        &app,
+        Grant::RefreshToken(&revoked),
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, AuthError::InvalidGrant) && err.needs_attention());
 
     let key = ServiceAccountKey::from_json(
@@ -204,15 +292,41 @@ async fn google_tokens_refresh_and_service_accounts_act_for_hosts_of_the_domain(
     )
     .unwrap();
     let scopes = [GOOGLE_CALENDAR_SCOPE];
-    let set = service_account_token(&http(), &key, "sato@example.co.jp", &scopes, Some(&token_url), now(), &limits())
-        .await
-        .unwrap();
+    let set = service_account_token(
+        &http(),
+        &key,
+        "sato@example.co.jp",
+        &scopes,
+        Some(&token_url),
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap();
     assert_eq!(set.access_token.expose(), "sa-token-for-sato@example.co.jp");
     g.put(event("x", now() + Duration::days(1), &["v@acme.com"]));
     let c = GoogleCalendar::new(http(), &g.api(), set.access_token, limits()).unwrap();
-    assert_eq!(c.sync(&calendar(), None, window()).await.unwrap().changes.len(), 1);
-    let err = service_account_token(&http(), &key, "someone@acme.com", &scopes, Some(&token_url), now(), &limits())
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, AuthError::InvalidClient(c) if c == "unauthorized_client"), "{err:?}");
+    assert_eq!(
+        c.sync(&calendar(), None, window())
+            .await
+            .unwrap()
+            .changes
+            .len(),
+        1
+    );
+    let err = service_account_token(
+        &http(),
+        &key,
+        "someone@acme.com",
+        &scopes,
+        Some(&token_url),
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, AuthError::InvalidClient(c) if c == "unauthorized_client"),
+        "{err:?}"
+    );
 }

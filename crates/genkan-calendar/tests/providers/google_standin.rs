@@ -46,7 +46,11 @@ pub(crate) struct Google {
 type S = Arc<Mutex<G>>;
 
 fn error(status: StatusCode, reason: &str) -> Response {
-    (status, Json(json!({"error": {"errors": [{"reason": reason}], "code": status.as_u16()}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"errors": [{"reason": reason}], "code": status.as_u16()}})),
+    )
+        .into_response()
 }
 
 fn authorized(g: &G, headers: &HeaderMap) -> bool {
@@ -61,19 +65,33 @@ fn instant(v: &Value) -> Option<DateTime<Utc>> {
     v.get("dateTime")?.as_str()?.parse().ok()
 }
 
-async fn list(State(s): State<S>, Path(cal): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn list(
+    State(s): State<S>,
+    Path(cal): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let mut g = s.lock().unwrap();
     if !authorized(&g, &headers) {
         return error(StatusCode::UNAUTHORIZED, "authError");
     }
     if g.throttle > 0 {
         g.throttle -= 1;
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "7")], "slow down").into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "7")],
+            "slow down",
+        )
+            .into_response();
     }
     let q = q.unwrap_or_default();
     g.queries.push(q.clone());
-    let p: BTreeMap<String, String> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
-    if p.get("singleEvents").map(String::as_str) != Some("true") || p.get("showDeleted").map(String::as_str) != Some("true") {
+    let p: BTreeMap<String, String> = url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect();
+    if p.get("singleEvents").map(String::as_str) != Some("true")
+        || p.get("showDeleted").map(String::as_str) != Some("true")
+    {
         return error(StatusCode::BAD_REQUEST, "badRequest");
     }
     let since = match p.get("syncToken") {
@@ -95,8 +113,12 @@ async fn list(State(s): State<S>, Path(cal): Path<String>, RawQuery(q): RawQuery
         }
         None => (0, g.seq),
     };
-    let time_min = p.get("timeMin").and_then(|t| t.parse::<DateTime<Utc>>().ok());
-    let time_max = p.get("timeMax").and_then(|t| t.parse::<DateTime<Utc>>().ok());
+    let time_min = p
+        .get("timeMin")
+        .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+    let time_max = p
+        .get("timeMax")
+        .and_then(|t| t.parse::<DateTime<Utc>>().ok());
     let mut items: Vec<&(u64, Value)> = g
         .events
         .iter()
@@ -116,7 +138,12 @@ async fn list(State(s): State<S>, Path(cal): Path<String>, RawQuery(q): RawQuery
         .and_then(|m| m.parse::<usize>().ok())
         .unwrap_or(250)
         .min(g.page_size.max(1));
-    let page: Vec<Value> = items.iter().skip(offset).take(size).map(|(_, e)| e.clone()).collect();
+    let page: Vec<Value> = items
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|(_, e)| e.clone())
+        .collect();
     let mut body = json!({"kind": "calendar#events", "items": page});
     if offset + size < items.len() {
         body["nextPageToken"] = json!(format!("p{}:{snapshot}", offset + size));
@@ -131,26 +158,44 @@ async fn calendar_list(State(s): State<S>, RawQuery(q): RawQuery, headers: Heade
         return error(StatusCode::UNAUTHORIZED, "authError");
     }
     if q.unwrap_or_default().contains("pageToken=2") {
-        return Json(json!({"items": [{"id": "room-3f@resource.example", "summary": "3F <Room>"}]})).into_response();
+        return Json(
+            json!({"items": [{"id": "room-3f@resource.example", "summary": "3F <Room>"}]}),
+        )
+        .into_response();
     }
     Json(json!({"items": [{"id": "tanaka@example.co.jp", "summary": "Tanaka", "primary": true}], "nextPageToken": "2"}))
         .into_response()
 }
 
-async fn watch(State(s): State<S>, Path(cal): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn watch(
+    State(s): State<S>,
+    Path(cal): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     let mut g = s.lock().unwrap();
     if !authorized(&g, &headers) {
         return error(StatusCode::UNAUTHORIZED, "authError");
     }
     let id = body["id"].as_str().unwrap_or_default().to_owned();
-    let ttl: i64 = body["params"]["ttl"].as_str().and_then(|t| t.parse().ok()).unwrap_or(604_800);
+    let ttl: i64 = body["params"]["ttl"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(604_800);
     let resource = format!("res-{cal}");
     g.channels.insert(
         id.clone(),
-        (resource.clone(), body["address"].as_str().unwrap_or_default().to_owned(), body["token"].as_str().unwrap_or_default().to_owned()),
+        (
+            resource.clone(),
+            body["address"].as_str().unwrap_or_default().to_owned(),
+            body["token"].as_str().unwrap_or_default().to_owned(),
+        ),
     );
-    let expiration = (now() + chrono::Duration::seconds(ttl)).timestamp_millis().to_string();
-    Json(json!({"kind": "api#channel", "id": id, "resourceId": resource, "expiration": expiration})).into_response()
+    let expiration = (now() + chrono::Duration::seconds(ttl))
+        .timestamp_millis()
+        .to_string();
+    Json(json!({"kind": "api#channel", "id": id, "resourceId": resource, "expiration": expiration}))
+        .into_response()
 }
 
 async fn stop(State(s): State<S>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
@@ -173,7 +218,9 @@ async fn token(State(s): State<S>, Form(form): Form<BTreeMap<String, String>>) -
     let bad = |code: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": code}))).into_response();
     let access = match form.get("grant_type").map(String::as_str) {
         Some("refresh_token") => match form.get("refresh_token").map(String::as_str) {
-            Some("good-refresh") if form.get("client_secret").map(String::as_str) == Some("client-secret") => {
+            Some("good-refresh")
+                if form.get("client_secret").map(String::as_str) == Some("client-secret") =>
+            {
                 "user-token".to_owned()
             }
             Some("good-refresh") => return bad("invalid_client"),
@@ -185,27 +232,39 @@ async fn token(State(s): State<S>, Form(form): Form<BTreeMap<String, String>>) -
             let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
             // The assertion is dated by the tests' fixed clock, not this machine's.
             v.validate_exp = false;
-            v.required_spec_claims = BTreeSet::from(["exp".to_owned(), "iat".to_owned()]).into_iter().collect();
+            v.required_spec_claims = BTreeSet::from(["exp".to_owned(), "iat".to_owned()])
+                .into_iter()
+                .collect();
             v.set_audience(&[format!("{}/token", g.base_url)]);
             v.set_issuer(&["sa@genkan-test.iam.gserviceaccount.com"]);
-            let Ok(data) = jsonwebtoken::decode::<Value>(form.get("assertion").map_or("", String::as_str), &key, &v) else {
+            let Ok(data) = jsonwebtoken::decode::<Value>(
+                form.get("assertion").map_or("", String::as_str),
+                &key,
+                &v,
+            ) else {
                 return bad("invalid_grant");
             };
             let c = data.claims;
             let lifetime = c["exp"].as_i64().unwrap_or(0) - c["iat"].as_i64().unwrap_or(0);
             let sub = c["sub"].as_str().unwrap_or_default();
-            if lifetime > 3600 || c["scope"] != "https://www.googleapis.com/auth/calendar.readonly" {
+            if lifetime > 3600 || c["scope"] != "https://www.googleapis.com/auth/calendar.readonly"
+            {
                 return bad("invalid_grant");
             }
             if !sub.ends_with("@example.co.jp") {
-                return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized_client"}))).into_response();
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({"error": "unauthorized_client"})),
+                )
+                    .into_response();
             }
             format!("sa-token-for-{sub}")
         }
         _ => return bad("unsupported_grant_type"),
     };
     g.access_tokens.insert(access.clone());
-    Json(json!({"access_token": access, "expires_in": 3599, "token_type": "Bearer"})).into_response()
+    Json(json!({"access_token": access, "expires_in": 3599, "token_type": "Bearer"}))
+        .into_response()
 }
 
 impl Google {
@@ -252,13 +311,23 @@ impl Google {
 
     /// Forgets an event entirely (Google drops old cancellations).
     pub(crate) fn forget(&self, id: &str) {
-        self.state.lock().unwrap().events.remove(&(HOST.to_owned(), id.to_owned()));
+        self.state
+            .lock()
+            .unwrap()
+            .events
+            .remove(&(HOST.to_owned(), id.to_owned()));
     }
 
     /// Sends an `exists` notification to every channel, as Google does on a change.
     pub(crate) async fn notify(&self) {
-        let channels: Vec<(String, (String, String, String))> =
-            self.state.lock().unwrap().channels.clone().into_iter().collect();
+        let channels: Vec<(String, (String, String, String))> = self
+            .state
+            .lock()
+            .unwrap()
+            .channels
+            .clone()
+            .into_iter()
+            .collect();
         for (n, (id, (resource, address, token))) in channels.into_iter().enumerate() {
             let r = reqwest::Client::new()
                 .post(address)

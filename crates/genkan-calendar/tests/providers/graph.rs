@@ -46,7 +46,11 @@ async fn graph_delta_follows_next_links_to_the_delta_link_then_reports_changes_a
     let g = Graph::start().await;
     g.state.lock().unwrap().page_size = 2;
     for i in 0..5 {
-        g.put(event(&format!("e{i}"), now() + Duration::days(i + 1), &["v@acme.com"]));
+        g.put(event(
+            &format!("e{i}"),
+            now() + Duration::days(i + 1),
+            &["v@acme.com"],
+        ));
     }
     let c = client(&g);
     let first = c.sync(&calendar(), None, window()).await.unwrap();
@@ -54,22 +58,42 @@ async fn graph_delta_follows_next_links_to_the_delta_link_then_reports_changes_a
     assert_eq!(first.requests, 3);
     assert_eq!(first.changes.len(), 5);
     assert!(
-        g.state.lock().unwrap().prefer_headers.iter().all(|p| p.contains("outlook.timezone=\"UTC\"")),
+        g.state
+            .lock()
+            .unwrap()
+            .prefer_headers
+            .iter()
+            .all(|p| p.contains("outlook.timezone=\"UTC\"")),
         "times are asked for in UTC"
     );
 
-    g.put(event("e1", now() + Duration::days(8), &["v@acme.com", "w@acme.com"]));
+    g.put(event(
+        "e1",
+        now() + Duration::days(8),
+        &["v@acme.com", "w@acme.com"],
+    ));
     g.delete("e2");
     let mut cancelled = event("e3", now() + Duration::days(4), &["v@acme.com"]);
     cancelled["isCancelled"] = serde_json::json!(true);
     g.put(cancelled);
     g.put(event("new", now() + Duration::days(2), &["n@acme.com"]));
-    let second = c.sync(&calendar(), Some(&first.state), window()).await.unwrap();
+    let second = c
+        .sync(&calendar(), Some(&first.state), window())
+        .await
+        .unwrap();
     assert_eq!(second.full, None);
-    assert_eq!(kinds(&second.changes), ["object e1", "removed e2", "removed e3", "object new"]);
-    let Change::Object { events, .. } = &second.changes[0] else { panic!() };
+    assert_eq!(
+        kinds(&second.changes),
+        ["object e1", "removed e2", "removed e3", "object new"]
+    );
+    let Change::Object { events, .. } = &second.changes[0] else {
+        panic!()
+    };
     assert_eq!(events[0].attendees.len(), 2);
-    let third = c.sync(&calendar(), Some(&second.state), window()).await.unwrap();
+    let third = c
+        .sync(&calendar(), Some(&second.state), window())
+        .await
+        .unwrap();
     assert!(third.changes.is_empty());
 }
 
@@ -81,7 +105,10 @@ async fn graph_expired_sync_state_leads_to_a_full_resync() {
     let first = c.sync(&calendar(), None, window()).await.unwrap();
     g.put(event("b", now() + Duration::days(2), &["v@acme.com"]));
     g.expire_state();
-    let batch = c.sync(&calendar(), Some(&first.state), window()).await.unwrap();
+    let batch = c
+        .sync(&calendar(), Some(&first.state), window())
+        .await
+        .unwrap();
     assert!(batch.token_refused);
     assert_eq!(batch.full, Some(FullReason::TokenRefused));
     assert_eq!(kinds(&batch.changes), ["object a", "object b"]);
@@ -92,7 +119,10 @@ async fn graph_expired_sync_state_leads_to_a_full_resync() {
 async fn graph_throttling_is_a_typed_error_with_retry_after() {
     let g = Graph::start().await;
     g.state.lock().unwrap().throttle = 1;
-    let err = client(&g).sync(&calendar(), None, window()).await.unwrap_err();
+    let err = client(&g)
+        .sync(&calendar(), None, window())
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
         SyncError::Throttled {
@@ -121,7 +151,10 @@ async fn graph_links_to_another_server_are_refused_and_the_token_stays_home() {
     }))
     .await;
     g.state.lock().unwrap().hostile_next_link = Some(format!("{thief}/v1.0/steal"));
-    let err = client(&g).sync(&calendar(), None, window()).await.unwrap_err();
+    let err = client(&g)
+        .sync(&calendar(), None, window())
+        .await
+        .unwrap_err();
     assert!(matches!(err, SyncError::Protocol(_)), "{err:?}");
     assert_eq!(*seen.lock().unwrap(), 0);
 }
@@ -138,9 +171,12 @@ async fn graph_subscriptions_are_validated_renewed_deleted_and_notifications_che
             let (lookup, sink) = (lookup.clone(), sink.clone());
             async move {
                 if let Some(token) = push::validation_token(&q.unwrap_or_default()) {
-                    return (StatusCode::OK, [("content-type", "text/plain")], token).into_response();
+                    return (StatusCode::OK, [("content-type", "text/plain")], token)
+                        .into_response();
                 }
-                let n = push::parse_notifications(&body, |id| lookup.lock().unwrap().get(id).cloned()).unwrap();
+                let n =
+                    push::parse_notifications(&body, |id| lookup.lock().unwrap().get(id).cloned())
+                        .unwrap();
                 sink.lock().unwrap().push(n);
                 StatusCode::ACCEPTED.into_response()
             }
@@ -150,20 +186,35 @@ async fn graph_subscriptions_are_validated_renewed_deleted_and_notifications_che
     let c = client(&g);
     let expires = now() + MAX_LIFETIME;
     let sub = c
-        .subscribe(&calendar(), &format!("{receiver}/hooks/graph"), None, expires)
+        .subscribe(
+            &calendar(),
+            &format!("{receiver}/hooks/graph"),
+            None,
+            expires,
+        )
         .await
         .unwrap();
     assert_eq!(sub.resource, "/users/tanaka@example.co.jp/events");
     assert_eq!(sub.expires_at, expires);
-    states.lock().unwrap().insert(sub.id.clone(), sub.client_state.clone());
+    states
+        .lock()
+        .unwrap()
+        .insert(sub.id.clone(), sub.client_state.clone());
 
     g.notify().await;
     let n = got.lock().unwrap().pop().unwrap();
     assert_eq!(n.rejected, 0);
-    assert!(matches!(&n.accepted[0].kind, NotificationKind::Changed { change_type } if change_type == "updated"));
+    assert!(
+        matches!(&n.accepted[0].kind, NotificationKind::Changed { change_type } if change_type == "updated")
+    );
     // A notification with a guessed client state is refused.
     let forged = serde_json::json!({"value": [{"subscriptionId": sub.id, "clientState": "guess", "changeType": "deleted"}]});
-    http().post(format!("{receiver}/hooks/graph")).json(&forged).send().await.unwrap();
+    http()
+        .post(format!("{receiver}/hooks/graph"))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
     let n = got.lock().unwrap().pop().unwrap();
     assert_eq!((n.accepted.len(), n.rejected), (0, 1));
 
@@ -174,11 +225,17 @@ async fn graph_subscriptions_are_validated_renewed_deleted_and_notifications_che
     c.unsubscribe(&sub).await.unwrap();
     assert!(g.state.lock().unwrap().subscriptions.is_empty());
     c.unsubscribe(&sub).await.unwrap();
-    assert!(matches!(c.renew(&sub, expires).await, Err(SyncError::NotFound)));
+    assert!(matches!(
+        c.renew(&sub, expires).await,
+        Err(SyncError::NotFound)
+    ));
 
     // An endpoint that does not echo the token gets no subscription.
     let mute = serve(axum::Router::new().route("/hooks/graph", post(|| async { "ok" }))).await;
-    let err = c.subscribe(&calendar(), &format!("{mute}/hooks/graph"), None, expires).await.unwrap_err();
+    let err = c
+        .subscribe(&calendar(), &format!("{mute}/hooks/graph"), None, expires)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SyncError::Http { status: 400 }), "{err:?}");
 }
 
@@ -190,9 +247,17 @@ async fn graph_app_tokens_and_rotating_refresh_tokens() {
         client_id: "app".into(),
         client_secret: Secret::new("app-secret"),
     };
-    let set = request_token(&http(), &app, Grant::ClientCredentials { scope: GRAPH_APP_SCOPE }, now(), &limits())
-        .await
-        .unwrap();
+    let set = request_token(
+        &http(),
+        &app,
+        Grant::ClientCredentials {
+            scope: GRAPH_APP_SCOPE,
+        },
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap();
     assert_eq!(set.refresh_token, None);
     let c = GraphCalendar::new(http(), &g.api(), set.access_token, limits()).unwrap();
     let me = c.calendars().await.unwrap();
@@ -200,18 +265,37 @@ async fn graph_app_tokens_and_rotating_refresh_tokens() {
     assert_eq!(me[0].name.as_deref(), Some("Tanaka <T>"));
 
     let old = Secret::new("refresh-0");
-    let rotated = request_token(&http(), &app, Grant::RefreshToken(&old), now(), &limits()).await.unwrap();
+    let rotated = request_token(&http(), &app, Grant::RefreshToken(&old), now(), &limits())
+        .await
+        .unwrap();
     let new = rotated.refresh_token.clone().unwrap();
-    assert_ne!(new, old, "Microsoft rotates refresh tokens: store the new one");
-    let err = request_token(&http(), &app, Grant::RefreshToken(&old), now(), &limits()).await.unwrap_err();
+    assert_ne!(
+        new, old,
+        "Microsoft rotates refresh tokens: store the new one"
+    );
+    let err = request_token(&http(), &app, Grant::RefreshToken(&old), now(), &limits())
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::InvalidGrant));
-    assert!(request_token(&http(), &app, Grant::RefreshToken(&new), now(), &limits()).await.is_ok());
+    assert!(
+        request_token(&http(), &app, Grant::RefreshToken(&new), now(), &limits())
+            .await
+            .is_ok()
+    );
     let wrong = OAuthApp {
         client_secret: Secret::new("nope"),
         ..app
     };
-    let err = request_token(&http(), &wrong, Grant::ClientCredentials { scope: GRAPH_APP_SCOPE }, now(), &limits())
-        .await
-        .unwrap_err();
+    let err = request_token(
+        &http(),
+        &wrong,
+        Grant::ClientCredentials {
+            scope: GRAPH_APP_SCOPE,
+        },
+        now(),
+        &limits(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(&err, AuthError::InvalidClient(c) if c == "invalid_client"));
 }

@@ -57,7 +57,11 @@ pub(crate) struct Graph {
 type S = Arc<Mutex<Gr>>;
 
 fn error(status: StatusCode, code: &str) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": "stand-in"}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": "stand-in"}})),
+    )
+        .into_response()
 }
 
 fn authorized(g: &Gr, headers: &HeaderMap) -> bool {
@@ -70,23 +74,39 @@ fn authorized(g: &Gr, headers: &HeaderMap) -> bool {
 
 fn utc(v: &Value) -> Option<DateTime<Utc>> {
     let s = v.get("dateTime")?.as_str()?;
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
 }
 
-async fn delta(State(s): State<S>, Path(user): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn delta(
+    State(s): State<S>,
+    Path(user): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let mut g = s.lock().unwrap();
     if !authorized(&g, &headers) {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
     if g.throttle > 0 {
         g.throttle -= 1;
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "2")], Json(json!({"error": {"code": "TooManyRequests"}})))
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "2")],
+            Json(json!({"error": {"code": "TooManyRequests"}})),
+        )
             .into_response();
     }
-    let prefer = headers.get("prefer").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let prefer = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     g.prefer_headers.push(prefer);
-    let p: BTreeMap<String, String> =
-        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let p: BTreeMap<String, String> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
     let link = if let Some(k) = p.get("$skiptoken") {
         g.links.get(k).cloned()
     } else if let Some(k) = p.get("$deltatoken") {
@@ -122,7 +142,9 @@ async fn delta(State(s): State<S>, Path(user): Path<String>, RawQuery(q): RawQue
         .iter()
         .filter(|(_, (seq, _))| *seq <= link.snapshot && link.since.is_none_or(|n| *seq > n))
         .filter_map(|(id, (seq, e))| match e {
-            None if link.since.is_some() => Some((*seq, json!({"id": id, "@removed": {"reason": "deleted"}}))),
+            None if link.since.is_some() => {
+                Some((*seq, json!({"id": id, "@removed": {"reason": "deleted"}})))
+            }
             None => None,
             Some(e) => {
                 let inside = utc(&e["end"]).is_some_and(|end| end > link.start)
@@ -133,19 +155,37 @@ async fn delta(State(s): State<S>, Path(user): Path<String>, RawQuery(q): RawQue
         .collect();
     items.sort_by_key(|(seq, _)| *seq);
     let size = g.page_size.max(1);
-    let page: Vec<Value> = items.iter().skip(link.offset).take(size).map(|(_, e)| e.clone()).collect();
+    let page: Vec<Value> = items
+        .iter()
+        .skip(link.offset)
+        .take(size)
+        .map(|(_, e)| e.clone())
+        .collect();
     let key = format!("k{}", g.links.len());
     let api = format!("{}/v1.0/users/{user}/calendarView/delta", g.base);
     let mut body = json!({"@odata.context": "stand-in", "value": page});
     if link.offset + size < items.len() {
-        g.links.insert(key.clone(), Link {
-            offset: link.offset + size,
-            ..link
-        });
-        let next = g.hostile_next_link.take().unwrap_or_else(|| format!("{api}?$skiptoken={key}"));
+        g.links.insert(
+            key.clone(),
+            Link {
+                offset: link.offset + size,
+                ..link
+            },
+        );
+        let next = g
+            .hostile_next_link
+            .take()
+            .unwrap_or_else(|| format!("{api}?$skiptoken={key}"));
         body["@odata.nextLink"] = json!(next);
     } else {
-        g.links.insert(key.clone(), Link { offset: 0, since: None, ..link });
+        g.links.insert(
+            key.clone(),
+            Link {
+                offset: 0,
+                since: None,
+                ..link
+            },
+        );
         body["@odata.deltaLink"] = json!(format!("{api}?$deltatoken={key}"));
     }
     Json(body).into_response()
@@ -155,21 +195,34 @@ async fn subscribe(State(s): State<S>, headers: HeaderMap, Json(body): Json<Valu
     if !authorized(&s.lock().unwrap(), &headers) {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
-    let url = body["notificationUrl"].as_str().unwrap_or_default().to_owned();
-    let expires: DateTime<Utc> = body["expirationDateTime"].as_str().and_then(|t| t.parse().ok()).unwrap_or(now());
+    let url = body["notificationUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let expires: DateTime<Utc> = body["expirationDateTime"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(now());
     if expires > now() + chrono::Duration::minutes(10_080) {
         return error(StatusCode::BAD_REQUEST, "InvalidRequest");
     }
     // Validation: the endpoint must echo the token as text/plain within 10 s.
     let token = "Validation: Testing client application <&>";
     let answer = reqwest::Client::new()
-        .post(format!("{url}?validationToken={}", url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()))
+        .post(format!(
+            "{url}?validationToken={}",
+            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+        ))
         .timeout(std::time::Duration::from_secs(10))
         .send()
         .await;
     let valid = match answer {
         Ok(r) if r.status() == 200 => {
-            let plain = r.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
+            let plain = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/plain"));
             plain && r.text().await.is_ok_and(|t| t == token)
         }
         _ => false,
@@ -181,22 +234,36 @@ async fn subscribe(State(s): State<S>, headers: HeaderMap, Json(body): Json<Valu
     let id = format!("sub-{}", g.subscriptions.len() + 1);
     let resource = body["resource"].as_str().unwrap_or_default().to_owned();
     let state = body["clientState"].as_str().unwrap_or_default().to_owned();
-    g.subscriptions.insert(id.clone(), (url, state, resource.clone(), expires));
-    (StatusCode::CREATED, Json(json!({"id": id, "resource": resource, "expirationDateTime": expires.to_rfc3339()}))).into_response()
+    g.subscriptions
+        .insert(id.clone(), (url, state, resource.clone(), expires));
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": id, "resource": resource, "expirationDateTime": expires.to_rfc3339()})),
+    )
+        .into_response()
 }
 
-async fn renew(State(s): State<S>, Path(id): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn renew(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     let mut g = s.lock().unwrap();
     if !authorized(&g, &headers) {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
-    let expires: DateTime<Utc> = body["expirationDateTime"].as_str().and_then(|t| t.parse().ok()).unwrap_or(now());
+    let expires: DateTime<Utc> = body["expirationDateTime"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(now());
     let Some(sub) = g.subscriptions.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "ResourceNotFound");
     };
     sub.3 = expires;
     let resource = sub.2.clone();
-    Json(json!({"id": id, "resource": resource, "expirationDateTime": expires.to_rfc3339()})).into_response()
+    Json(json!({"id": id, "resource": resource, "expirationDateTime": expires.to_rfc3339()}))
+        .into_response()
 }
 
 async fn unsubscribe(State(s): State<S>, Path(id): Path<String>, headers: HeaderMap) -> Response {
@@ -214,20 +281,37 @@ async fn me(State(s): State<S>, headers: HeaderMap) -> Response {
     if !authorized(&s.lock().unwrap(), &headers) {
         return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
-    Json(json!({"id": "user-1", "displayName": "Tanaka <T>", "mail": "tanaka@example.co.jp"})).into_response()
+    Json(json!({"id": "user-1", "displayName": "Tanaka <T>", "mail": "tanaka@example.co.jp"}))
+        .into_response()
 }
 
-async fn token(State(s): State<S>, Path(_dir): Path<String>, Form(form): Form<BTreeMap<String, String>>) -> Response {
+async fn token(
+    State(s): State<S>,
+    Path(_dir): Path<String>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> Response {
     let mut g = s.lock().unwrap();
-    let bad = |code: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": code, "error_description": "AADSTS stand-in"}))).into_response();
+    let bad = |code: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": code, "error_description": "AADSTS stand-in"})),
+        )
+            .into_response()
+    };
     if form.get("client_secret").map(String::as_str) != Some("app-secret") {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     g.issued += 1;
     let access = format!("graph-token-{}", g.issued);
     let mut body = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": access});
     match form.get("grant_type").map(String::as_str) {
-        Some("client_credentials") if form.get("scope").map(String::as_str) == Some("https://graph.microsoft.com/.default") => {}
+        Some("client_credentials")
+            if form.get("scope").map(String::as_str)
+                == Some("https://graph.microsoft.com/.default") => {}
         Some("refresh_token") if form.get("refresh_token") == Some(&g.refresh_token) => {
             g.refresh_token = format!("refresh-{}", g.issued);
             body["refresh_token"] = json!(g.refresh_token);
@@ -267,7 +351,8 @@ impl Graph {
         let mut g = self.state.lock().unwrap();
         g.seq += 1;
         let seq = g.seq;
-        g.events.insert(event["id"].as_str().unwrap().to_owned(), (seq, Some(event)));
+        g.events
+            .insert(event["id"].as_str().unwrap().to_owned(), (seq, Some(event)));
     }
 
     pub(crate) fn delete(&self, id: &str) {
@@ -285,11 +370,23 @@ impl Graph {
 
     /// Notifies every subscription of a change, as Graph does.
     pub(crate) async fn notify(&self) {
-        let subs: Vec<_> = self.state.lock().unwrap().subscriptions.clone().into_iter().collect();
+        let subs: Vec<_> = self
+            .state
+            .lock()
+            .unwrap()
+            .subscriptions
+            .clone()
+            .into_iter()
+            .collect();
         for (id, (url, state, resource, _)) in subs {
             let body = json!({"value": [{"subscriptionId": id, "clientState": state, "changeType": "updated",
                 "resource": resource, "resourceData": {"id": "x"}}]});
-            let r = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+            let r = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 202);
         }
     }

@@ -110,11 +110,19 @@ impl Radicale {
     /// Creates a calendar collection and returns its URL.
     pub(crate) async fn mkcalendar(&self, name: &str, display: &str) -> String {
         let url = format!("{}{USER}/{name}/", self.base);
-        let display = display.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let display = display
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         let body = format!(
             r#"<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>{display}</D:displayname></D:prop></D:set></C:mkcalendar>"#
         );
-        let r = self.request("MKCALENDAR", &url).body(body).send().await.unwrap();
+        let r = self
+            .request("MKCALENDAR", &url)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "MKCALENDAR: {}", r.status());
         url
     }

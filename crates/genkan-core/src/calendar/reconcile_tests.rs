@@ -265,7 +265,7 @@ fn the_past_is_left_alone_and_new_appointments_stop_at_the_horizon() {
     // A known appointment that has ended is not cancelled when its event disappears.
     let known: BTreeMap<_, _> = [(e.key.clone(), known(&plan_of(&e)))].into();
     let removed = vec![Change::Removed {
-        source_id: e.source_id.clone(),
+        source_id: e.source_id,
     }];
     let plan = plan_batch(
         &removed,
@@ -320,5 +320,5 @@ fn a_genkan_cancellation_is_final_and_failures_are_listed() {
         now(),
         Duration::days(90),
     );
-    assert_eq!(plan.failures, [(e.key.clone(), SkipReason::NoVisitors)]);
+    assert_eq!(plan.failures, [(e.key, SkipReason::NoVisitors)]);
 }

@@ -38,7 +38,7 @@ pub struct PlannedVisitor {
 }
 
 /// The appointment an event asks for. Also the snapshot kept per synced appointment
-/// ("what the calendar said last time") for [`super::reconcile`].
+/// ("what the calendar said last time") for [`super::reconcile()`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppointmentPlan {
     /// UID and recurrence id.

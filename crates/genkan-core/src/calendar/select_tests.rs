@@ -248,7 +248,7 @@ fn only_the_hosts_calendar_imports_a_meeting_shared_by_connected_colleagues() {
         Decision::Import(_)
     ));
     // An outside organiser: the first connected internal attendee hosts.
-    let mut e2 = e.clone();
+    let mut e2 = e;
     e2.organizer = Some(Organizer {
         email: "x@acme.com".into(),
         name: None,
