@@ -20,6 +20,7 @@ packages=(
   strace                                                   # disk-full test: ENOSPC injected into the server's writes
   sqlmap                                                   # SQL injection scan of every parameter
   chrony faketime                                          # a real NTP server; a process clock moved ahead (clock check)
+  radicale                                                 # real CalDAV server for genkan-calendar's provider tests
 )
 missing=()
 for p in "${packages[@]}"; do
