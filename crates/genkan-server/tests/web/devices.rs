@@ -133,11 +133,20 @@ async fn visit_history_and_audit_log_filter_by_kiosk() {
         assert!(rows.iter().any(|r| r.action == action), "{action} missing");
     }
     assert!(
-        rows.iter().any(|r| r.actor_kind == "kiosk" && r.action.contains("check_in")),
+        rows.iter()
+            .any(|r| r.actor_kind == "kiosk" && r.action.contains("check_in")),
         "the side door's check-in is found: {rows:?}"
     );
     let page = admin.get(&format!("/audit?kiosk={side}")).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(&format!("kiosk {side}")), "{}", page.body);
-    assert!(!page.body.contains(&format!("kiosk {lobby}")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("kiosk {side}")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&format!("kiosk {lobby}")),
+        "{}",
+        page.body
+    );
 }
