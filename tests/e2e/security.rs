@@ -12,4 +12,5 @@ mod passes;
 mod schemathesis;
 mod sqlmap;
 mod templates;
+mod stolen_kiosk;
 mod tools;

@@ -16,6 +16,8 @@
 //! - [`totp`]: one-time passwords (RFC 6238) and recovery codes.
 //! - [`visit`]: the check-in / check-out rules and their typed refusals.
 //! - [`notification`]: what must be told to whom (not how it is delivered).
+//! - [`reach`]: whom an arrival's alerts can actually reach, and what the kiosk says.
+//! - [`offline`]: how long kiosks trust rosters; which journal replays are accepted.
 //! - [`audit`]: audit events and their hash chain.
 //! - [`webhook`]: signatures of the generic webhooks (sign and verify).
 //! - [`wire`]: the versioned kiosk API types shared by server and kiosk.
@@ -29,8 +31,10 @@ pub mod clock;
 pub mod id;
 pub mod import;
 pub mod notification;
+pub mod offline;
 pub mod pass;
 pub mod password;
+pub mod reach;
 pub mod search;
 pub mod security;
 pub mod tenant;

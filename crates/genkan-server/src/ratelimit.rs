@@ -50,6 +50,40 @@ impl Limiter {
         entry.1 = entry.1.saturating_add(1);
     }
 
+    /// Counts one attempt for `key` unless it already reached its limit, in one step
+    /// under the lock, so parallel attempts cannot all pass a check before any is
+    /// counted. `Ok(window start)` when counted (give it to [`Limiter::release`]),
+    /// `Err(seconds to wait)` when refused.
+    pub fn try_acquire(&self, key: &str) -> Result<DateTime<Utc>, u64> {
+        let now = self.clock.now();
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if counts.len() > 50_000 {
+            let window = self.window;
+            counts.retain(|_, (start, _)| *start + window > now);
+        }
+        let entry = counts.entry(key.to_owned()).or_insert((now, 0));
+        if entry.0 + self.window <= now {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            let end = entry.0 + self.window;
+            return Err((end - now).num_seconds().max(1) as u64);
+        }
+        entry.1 += 1;
+        Ok(entry.0)
+    }
+
+    /// Gives back an attempt counted by [`Limiter::try_acquire`] in the window that
+    /// started at `window` (an attempt that turned out not to count, e.g. a success).
+    pub fn release(&self, key: &str, window: DateTime<Utc>) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = counts.get_mut(key)
+            && entry.0 == window
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
+
     /// Forgets `key` (after a success that proves the caller legitimate).
     pub fn clear(&self, key: &str) {
         self.counts
@@ -61,12 +95,19 @@ impl Limiter {
 
 /// All limits of the server.
 pub struct Limits {
-    /// Unknown passes per kiosk (scans and codes).
+    /// Refused passes per kiosk: unknown tokens, and every refused code or journal
+    /// replay whatever the reason.
     pub kiosk_failures: Limiter,
-    /// Unknown 8-digit codes per kiosk: codes are short, so far stricter.
-    pub code_failures: Limiter,
-    /// Unknown passes per client address, across kiosks.
+    /// Typed 8-digit codes per kiosk: codes are short, so far stricter. Taken before
+    /// the lookup ([`Limiter::try_acquire`]); only a check-in or check-out that
+    /// succeeds gives its attempt back, every refusal keeps it.
+    pub code_attempts: Limiter,
+    /// Typed codes per client address, across kiosks (as `code_attempts`).
+    pub code_attempts_ip: Limiter,
+    /// Refused passes per client address, across kiosks (as `kiosk_failures`).
     pub ip_failures: Limiter,
+    /// Walk-in registrations per kiosk, each counted before it is made.
+    pub walk_ins: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
     /// Failed sign-in steps (passwords and codes) per client address, across
@@ -90,7 +131,9 @@ impl Limits {
     pub fn new(clock: &Arc<dyn Clock>) -> Self {
         Self {
             kiosk_failures: Limiter::new(Arc::clone(clock), 30, Duration::minutes(1)),
-            code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(15)),
+            walk_ins: Limiter::new(Arc::clone(clock), 20, Duration::minutes(10)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
@@ -123,5 +166,34 @@ mod tests {
         assert_eq!(l.blocked("k"), None);
         l.record("k");
         assert_eq!(l.blocked("k"), None, "a new window starts from zero");
+    }
+
+    #[test]
+    fn acquiring_counts_and_checks_in_one_step_and_a_release_gives_one_back() {
+        let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
+        let l = Limiter::new(Arc::new(clock.clone()), 2, Duration::minutes(1));
+        let first = l.try_acquire("k").unwrap();
+        l.try_acquire("k").unwrap();
+        assert_eq!(
+            l.try_acquire("k"),
+            Err(60),
+            "the third is refused uncounted"
+        );
+        assert_eq!(l.blocked("k"), Some(60));
+        l.release("k", first);
+        assert!(
+            l.try_acquire("k").is_ok(),
+            "a given-back attempt can be used"
+        );
+        assert!(l.try_acquire("k").is_err());
+        clock.advance(Duration::minutes(1));
+        l.release("k", first);
+        let next = l.try_acquire("k").unwrap();
+        assert_ne!(next, first, "a new window");
+        l.try_acquire("k").unwrap();
+        assert!(
+            l.try_acquire("k").is_err(),
+            "the new window holds two attempts, no more"
+        );
     }
 }

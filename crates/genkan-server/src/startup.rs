@@ -12,7 +12,7 @@ use genkan_store::{KeyRing, Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, MailTransport};
 use crate::jobs::{JobContext, Scheduler};
 use crate::notify::Notifier;
 use crate::passwords::Passwords;
@@ -20,15 +20,28 @@ use crate::ratelimit::Limits;
 use crate::request::TrustedProxies;
 use crate::routes;
 use crate::state::AppState;
+use genkan_core::reach::Deliverable;
 
-/// Opens the encrypted store described by `config` with `keys`.
+/// Opens the encrypted store described by `config` with `keys`, and tells it which
+/// channels this server delivers.
 pub fn open_store(config: &Config, keys: KeyRing) -> anyhow::Result<Store> {
-    Store::open(StoreConfig {
+    let store = Store::open(StoreConfig {
         path: config.data.database(),
         keys,
         readers: config.data.readers,
     })
-    .with_context(|| format!("opening the database {}", config.data.database().display()))
+    .with_context(|| format!("opening the database {}", config.data.database().display()))?;
+    store.set_deliverable(deliverable(config));
+    Ok(store)
+}
+
+/// The channels this configuration delivers: e-mail only with a mail transport;
+/// the HTTP channels always (each needs its tenant's settings before anything goes).
+pub fn deliverable(config: &Config) -> Deliverable {
+    Deliverable {
+        email: config.mail.transport != MailTransport::None,
+        chat: true,
+    }
 }
 
 /// A built application, bound and ready to run.
@@ -47,6 +60,8 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let config = Arc::new(config);
+        // Whoever opened the store, check-ins answer for what this server delivers.
+        store.set_deliverable(deliverable(&config));
         let trusted = config
             .server
             .trusted_proxies

@@ -169,6 +169,14 @@ pub async fn render(state: &AppState) -> Result<String, genkan_store::StoreError
     );
     let _ = writeln!(out, "genkan_checkin_duration_seconds_sum {sum}");
     let _ = writeln!(out, "genkan_checkin_duration_seconds_count {count}");
+    family(
+        &mut out,
+        "genkan_kiosk_code_lookups_total",
+        "counter",
+        "Typed pass codes looked up (past the kiosk and address limits).",
+    );
+    let lookups = state.store.code_lookups();
+    let _ = writeln!(out, "genkan_kiosk_code_lookups_total {lookups}");
 
     let depths = state.store.outbox_depths().await?;
     family(

@@ -49,7 +49,22 @@ pub(crate) struct Declared {
 }
 
 /// Every intended change of later migrations to data of landed versions.
-pub(crate) const DECLARED: &[Declared] = &[];
+pub(crate) const DECLARED: &[Declared] = &[
+    Declared {
+        table: "tenants",
+        change: Change::ColumnDropped("roster_key"),
+        migration: "0009_kiosk_trust.sql",
+        reason: "the roster key let a stolen kiosk recompute every pass code offline; codes \
+                 are checked by the server only (KIO-1)",
+    },
+    Declared {
+        table: "passes",
+        change: Change::ColumnDropped("roster_code_hash"),
+        migration: "0009_kiosk_trust.sql",
+        reason: "a code digest keyed by the roster key is what a stolen kiosk inverted; \
+                 no code verifier leaves the server any more (KIO-1)",
+    },
+];
 
 /// The table's name after the upgrade.
 pub(crate) fn new_table_name<'a>(declared: &'a [Declared], table: &'a str) -> &'a str {
