@@ -20,6 +20,7 @@ mod mfa;
 mod notifications;
 mod passes;
 mod passwords;
+mod race;
 mod route_table;
 mod sessions;
 mod settings;
