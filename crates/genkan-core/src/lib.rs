@@ -9,6 +9,7 @@
 //! - [`appointment`]: appointments with one or more visitors.
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
 //! - [`password`]: the password policy.
+//! - [`read_only`]: what a tenant whose contract ended may still do.
 //! - [`search`]: search tokens for names and companies.
 //! - [`security`]: a tenant's second-factor policy and address allowlist.
 //! - [`throttle`]: per-account sign-in delays and locks.
@@ -29,6 +30,7 @@ pub mod import;
 pub mod notification;
 pub mod pass;
 pub mod password;
+pub mod read_only;
 pub mod search;
 pub mod security;
 pub mod tenant;

@@ -21,6 +21,7 @@ mod notifications;
 mod passes;
 mod passwords;
 mod race;
+mod read_only;
 mod route_table;
 mod sessions;
 mod settings;
