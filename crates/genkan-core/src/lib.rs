@@ -10,6 +10,7 @@
 //! - [`calendar`]: which calendar events become appointments, and how changes apply.
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
 //! - [`password`]: the password policy.
+//! - [`read_only`]: what a tenant whose contract ended may still do.
 //! - [`search`]: search tokens for names and companies.
 //! - [`security`]: a tenant's second-factor policy and address allowlist.
 //! - [`throttle`]: per-account sign-in delays and locks.
@@ -35,6 +36,7 @@ pub mod offline;
 pub mod pass;
 pub mod password;
 pub mod reach;
+pub mod read_only;
 pub mod search;
 pub mod security;
 pub mod tenant;

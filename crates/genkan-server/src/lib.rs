@@ -1,7 +1,8 @@
 //! The Genkan server library; `main.rs` only parses the command line and calls [`run`].
 //!
 //! - [`config`]: layered configuration; [`startup`]: builds and runs the application.
-//! - [`routes`]: the router and the API handlers; [`extract`]: authenticated principals.
+//! - [`routes`]: the router and the API handlers; [`extract`]: authenticated principals;
+//!   [`credentials`]: every credential of a request and the read-only rule.
 //! - [`notify`]: the outbox worker and its channels (e-mail, Slack).
 //! - [`commands`] and [`demo`]: what the CLI subcommands do; [`operator`]: how the
 //!   commands that use the database reach the one writer (the running server).
@@ -11,6 +12,7 @@ pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 pub mod error;
 pub mod extract;

@@ -1,11 +1,21 @@
 //! Fixed-window failure counters keyed by kiosk, address or account: once a key has
-//! failed too often in its window, it is refused until the window ends.
+//! failed too often in its window, it is refused until the window ends. An attempt
+//! takes its place in the count before the work it limits ([`Limiter::acquire`]:
+//! check and count under one lock), and gives it back only if it succeeded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::Clock;
+
+/// An attempt counted by [`Limiter::acquire`]; [`Limiter::refund`] takes it back.
+#[derive(Debug)]
+#[must_use = "an attempt that succeeds is refunded; one that fails is simply dropped"]
+pub struct Attempt {
+    key: String,
+    window_start: DateTime<Utc>,
+}
 
 /// One limit: at most `max` failures per `window` for each key.
 pub struct Limiter {
@@ -50,11 +60,10 @@ impl Limiter {
         entry.1 = entry.1.saturating_add(1);
     }
 
-    /// Counts one attempt for `key` unless it already reached its limit, in one step
-    /// under the lock, so parallel attempts cannot all pass a check before any is
-    /// counted. `Ok(window start)` when counted (give it to [`Limiter::release`]),
-    /// `Err(seconds to wait)` when refused.
-    pub fn try_acquire(&self, key: &str) -> Result<DateTime<Utc>, u64> {
+    /// Counts one attempt for `key` unless the key is at its limit: `Err(seconds to
+    /// wait)` then, and nothing is counted. Check and count happen under one lock,
+    /// so of any number of simultaneous attempts at most the limit get through.
+    pub fn acquire(&self, key: &str) -> Result<Attempt, u64> {
         let now = self.clock.now();
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.len() > 50_000 {
@@ -70,15 +79,20 @@ impl Limiter {
             return Err((end - now).num_seconds().max(1) as u64);
         }
         entry.1 += 1;
-        Ok(entry.0)
+        Ok(Attempt {
+            key: key.to_owned(),
+            window_start: entry.0,
+        })
     }
 
-    /// Gives back an attempt counted by [`Limiter::try_acquire`] in the window that
-    /// started at `window` (an attempt that turned out not to count, e.g. a success).
-    pub fn release(&self, key: &str, window: DateTime<Utc>) {
+    /// Takes back an attempt that succeeded (successes are not failures). Nothing
+    /// happens if its window has ended meanwhile.
+    pub fn refund(&self, attempt: Attempt) {
+        // Taken apart, so one attempt is given back once at most.
+        let Attempt { key, window_start } = attempt;
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = counts.get_mut(key)
-            && entry.0 == window
+        if let Some(entry) = counts.get_mut(&key)
+            && entry.0 == window_start
         {
             entry.1 = entry.1.saturating_sub(1);
         }
@@ -95,19 +109,12 @@ impl Limiter {
 
 /// All limits of the server.
 pub struct Limits {
-    /// Refused passes per kiosk: unknown tokens, and every refused code or journal
-    /// replay whatever the reason.
+    /// Unknown passes per kiosk (scans and codes).
     pub kiosk_failures: Limiter,
-    /// Typed 8-digit codes per kiosk: codes are short, so far stricter. Taken before
-    /// the lookup ([`Limiter::try_acquire`]); only a check-in or check-out that
-    /// succeeds gives its attempt back, every refusal keeps it.
-    pub code_attempts: Limiter,
-    /// Typed codes per client address, across kiosks (as `code_attempts`).
-    pub code_attempts_ip: Limiter,
-    /// Refused passes per client address, across kiosks (as `kiosk_failures`).
+    /// Unknown 8-digit codes per kiosk: codes are short, so far stricter.
+    pub code_failures: Limiter,
+    /// Unknown passes per client address, across kiosks.
     pub ip_failures: Limiter,
-    /// Walk-in registrations per kiosk, each counted before it is made.
-    pub walk_ins: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
     /// Failed sign-in steps (passwords and codes) per client address, across
@@ -131,9 +138,7 @@ impl Limits {
     pub fn new(clock: &Arc<dyn Clock>) -> Self {
         Self {
             kiosk_failures: Limiter::new(Arc::clone(clock), 30, Duration::minutes(1)),
-            code_attempts: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
-            code_attempts_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(15)),
-            walk_ins: Limiter::new(Arc::clone(clock), 20, Duration::minutes(10)),
+            code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
@@ -169,31 +174,43 @@ mod tests {
     }
 
     #[test]
-    fn acquiring_counts_and_checks_in_one_step_and_a_release_gives_one_back() {
+    fn acquiring_counts_before_the_work_and_a_refund_gives_the_place_back() {
         let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
-        let l = Limiter::new(Arc::new(clock.clone()), 2, Duration::minutes(1));
-        let first = l.try_acquire("k").unwrap();
-        l.try_acquire("k").unwrap();
-        assert_eq!(
-            l.try_acquire("k"),
-            Err(60),
-            "the third is refused uncounted"
-        );
+        let l = Limiter::new(Arc::new(clock.clone()), 3, Duration::minutes(1));
+        let first = l.acquire("k").unwrap();
+        let _second = l.acquire("k").unwrap();
+        let _third = l.acquire("k").unwrap();
+        assert_eq!(l.acquire("k").unwrap_err(), 60, "the fourth waits");
         assert_eq!(l.blocked("k"), Some(60));
-        l.release("k", first);
-        assert!(
-            l.try_acquire("k").is_ok(),
-            "a given-back attempt can be used"
-        );
-        assert!(l.try_acquire("k").is_err());
+        l.refund(first);
+        let again = l.acquire("k").expect("a refunded place is free again");
+        assert!(l.acquire("k").is_err());
+        // A refund from an ended window does not lower the new one.
         clock.advance(Duration::minutes(1));
-        l.release("k", first);
-        let next = l.try_acquire("k").unwrap();
-        assert_ne!(next, first, "a new window");
-        l.try_acquire("k").unwrap();
-        assert!(
-            l.try_acquire("k").is_err(),
-            "the new window holds two attempts, no more"
-        );
+        let fresh = l.acquire("k").unwrap();
+        l.refund(again);
+        for _ in 0..2 {
+            let _ = l.acquire("k").unwrap();
+        }
+        assert!(l.acquire("k").is_err());
+        l.refund(fresh);
+        assert!(l.acquire("k").is_ok());
+    }
+
+    #[test]
+    fn of_many_simultaneous_attempts_exactly_the_limit_get_through() {
+        let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
+        let l = Arc::new(Limiter::new(Arc::new(clock), 30, Duration::minutes(10)));
+        let threads: Vec<_> = (0..300)
+            .map(|_| {
+                let l = Arc::clone(&l);
+                std::thread::spawn(move || l.acquire("addr").is_ok())
+            })
+            .collect();
+        let passed = threads
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum::<usize>();
+        assert_eq!(passed, 30);
     }
 }

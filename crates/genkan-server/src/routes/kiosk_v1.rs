@@ -45,10 +45,14 @@ async fn pair(
     ip: ClientIp,
     AppJson(req): AppJson<PairRequest>,
 ) -> ApiResult<Json<PairResponse>> {
+    // Counted before the code is checked, in the step that checks the limit; a
+    // code that pairs gives its place back.
     let key = format!("pair:{ip}");
-    if let Some(wait) = state.limits.pairing.blocked(&key) {
-        return Err(ApiError::rate_limited(wait));
-    }
+    let attempt = state
+        .limits
+        .pairing
+        .acquire(&key)
+        .map_err(ApiError::rate_limited)?;
     match state
         .store
         .pair_kiosk(
@@ -58,9 +62,11 @@ async fn pair(
         )
         .await?
     {
-        Ok(paired) => Ok(Json(paired)),
+        Ok(paired) => {
+            state.limits.pairing.refund(attempt);
+            Ok(Json(paired))
+        }
         Err(_) => {
-            state.limits.pairing.record(&key);
             Err(ApiError::new(ErrorCode::Unauthorized)
                 .with_message("Unknown or expired pairing code."))
         }

@@ -30,6 +30,11 @@ pub(crate) const HOST: &str = "host@acme.example";
 /// Admin of the other tenant.
 pub(crate) const OTHER_ADMIN: &str = "admin@other.example";
 
+/// Timing measurements run alone: while hundreds of simultaneous requests of a
+/// burst test (RACE-1) hold the CPU, a timing test would measure them instead of
+/// the server. Bursts share this lock; timing tests take it whole.
+pub(crate) static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// A running application with its seed data.
 pub(crate) struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -46,6 +51,8 @@ pub(crate) struct TestApp {
     pub(crate) other: TenantId,
     /// A site of the other tenant.
     pub(crate) other_site: SiteId,
+    /// The application's password hasher (it counts the passwords it checks).
+    pub(crate) passwords: Arc<Passwords>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -465,6 +472,7 @@ impl TestApp {
         let app =
             Application::build(config, store.clone(), Arc::new(clock.clone()), listener).unwrap();
         let addr: SocketAddr = app.local_addr().unwrap();
+        let passwords = Arc::clone(&app.state().passwords);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -477,6 +485,7 @@ impl TestApp {
             tenant,
             other,
             other_site,
+            passwords,
             shutdown: Some(tx),
             _dir: dir,
         }

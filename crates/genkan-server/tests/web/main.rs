@@ -24,6 +24,8 @@ mod mfa;
 mod notifications;
 mod passes;
 mod passwords;
+mod race;
+mod read_only;
 mod route_table;
 mod sessions;
 mod settings;

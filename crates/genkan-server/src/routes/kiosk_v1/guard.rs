@@ -5,12 +5,12 @@
 //! inside…), so refusals are no free oracle. Refused journal replays and unknown QR
 //! tokens count toward the kiosk's and the address's failure limits.
 
-use chrono::{DateTime, Utc};
 use genkan_core::wire::v1::ErrorCode;
 use genkan_store::kiosks::KioskAuth;
 use genkan_store::visits::{PassKey, Presented};
 
 use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::Attempt;
 use crate::request::ClientIp;
 use crate::state::AppState;
 
@@ -22,8 +22,8 @@ pub(super) struct Ticket {
     ip_key: String,
     key: PassKey,
     replay: bool,
-    /// The code attempts taken (kiosk's window, address's window).
-    code: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The code attempts taken (at the kiosk, at the address).
+    code: Option<(Attempt, Attempt)>,
 }
 
 /// Admits a presentation or refuses it with `rate_limited`: refused when the kiosk
@@ -48,13 +48,13 @@ pub(super) fn admit(
         PassKey::Code(_) => {
             let at_kiosk = l
                 .code_attempts
-                .try_acquire(&kiosk_key)
+                .acquire(&kiosk_key)
                 .map_err(ApiError::rate_limited)?;
-            match l.code_attempts_ip.try_acquire(&ip_key) {
+            match l.code_attempts_ip.acquire(&ip_key) {
                 Ok(at_ip) => Some((at_kiosk, at_ip)),
                 Err(wait) => {
                     // Not looked up: the kiosk's attempt was not used.
-                    l.code_attempts.release(&kiosk_key, at_kiosk);
+                    l.code_attempts.refund(at_kiosk);
                     return Err(ApiError::rate_limited(wait));
                 }
             }
@@ -92,8 +92,8 @@ impl Ticket {
         let refusal = match answer {
             Ok(()) => {
                 if let Some((at_kiosk, at_ip)) = self.code {
-                    l.code_attempts.release(&self.kiosk_key, at_kiosk);
-                    l.code_attempts_ip.release(&self.ip_key, at_ip);
+                    l.code_attempts.refund(at_kiosk);
+                    l.code_attempts_ip.refund(at_ip);
                 }
                 return;
             }
@@ -117,8 +117,9 @@ pub(super) fn admit_walk_in(state: &AppState, kiosk: &KioskAuth) -> ApiResult<()
     state
         .limits
         .walk_ins
-        .try_acquire(&kiosk.kiosk_id.to_string())
-        .map(|_| ())
+        .acquire(&kiosk.kiosk_id.to_string())
+        // A walk-in counts whatever its outcome: the attempt is kept.
+        .map(drop)
         .map_err(|wait| {
             ApiError::rate_limited(wait).with_message(
                 "Too many walk-in registrations at this kiosk in a short time; \

@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::web::csv::download;
 use crate::web::error::PageResult;
 use crate::web::page::Layout;
-use crate::web::session::{WebForm, WebUser};
+use crate::web::session::{ReadForm, WebForm, WebUser};
 use crate::web::time;
 
 /// Rows per page.
@@ -223,7 +223,7 @@ async fn page(
 }
 
 /// The matching rows as CSV (times in the tenant's zone with their offset).
-async fn export(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn export(State(state): State<AppState>, ReadForm(form): ReadForm) -> PageResult<Response> {
     form.user.require(Permission::Administer)?;
     let user = form.user.clone();
     let tenant = user.session.tenant_id;
