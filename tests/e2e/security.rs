@@ -11,4 +11,5 @@ mod kit;
 mod passes;
 mod schemathesis;
 mod sqlmap;
+mod templates;
 mod tools;

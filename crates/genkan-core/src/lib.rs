@@ -7,6 +7,7 @@
 //! - [`tenant`]: tenants, sites and their time zones.
 //! - [`access`]: roles, principals and what each may see or do.
 //! - [`appointment`]: appointments with one or more visitors.
+//! - [`calendar`]: which calendar events become appointments, and how changes apply.
 //! - [`pass`]: pass tokens, fallback codes, hashing and validity windows.
 //! - [`password`]: the password policy.
 //! - [`search`]: search tokens for names and companies.
@@ -23,6 +24,7 @@
 pub mod access;
 pub mod appointment;
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod id;
 pub mod import;

@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_api_tokens",
         include_str!("../../../migrations/0008_api_tokens.sql"),
     ),
+    (
+        14,
+        "0014_device_search",
+        include_str!("../../../migrations/0014_device_search.sql"),
+    ),
 ];
 
 /// The schema version this build expects.

@@ -1,8 +1,9 @@
 //! Operations: backups with restore drills, the data lifecycle (contract ends,
-//! purges, visitor retention), readiness, Prometheus metrics, the read-only guard of
+//! purges, visitor retention), readiness, NTP clock checks, Prometheus metrics, the read-only guard of
 //! ended tenants, and the lock that tells a running server from a stopped one.
 
 pub mod backup;
+pub mod clock_sync;
 pub mod lifecycle;
 pub mod lock;
 pub mod metrics;

@@ -10,3 +10,4 @@ mod harness;
 mod machinery;
 mod replies;
 mod scheduled;
+mod template_limits;

@@ -360,7 +360,7 @@ impl Browser {
     }
 }
 
-fn ctx(tenant: Option<TenantId>, at: DateTime<Utc>) -> AuditCtx {
+pub(crate) fn ctx(tenant: Option<TenantId>, at: DateTime<Utc>) -> AuditCtx {
     AuditCtx::system(tenant, at)
 }
 
@@ -421,6 +421,9 @@ impl TestApp {
         config.data.readers = 2;
         config.auth.argon2_memory_kib = 256;
         config.auth.argon2_iterations = 1;
+        // The router runs in this test binary: tenant templates render in the real
+        // `genkan` binary's sandbox.
+        config.templates.sandbox_program = env!("CARGO_BIN_EXE_genkan").into();
         tweak(&mut config);
         let store = open_store(&config, KeyRing::generate()).unwrap();
         let clock = ManualClock::new(start());
