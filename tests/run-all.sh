@@ -19,6 +19,8 @@ packages=(
   python3-pip python3-venv
   strace                                                   # disk-full test: ENOSPC injected into the server's writes
   sqlmap                                                   # SQL injection scan of every parameter
+  libclang-dev libxml2-dev libxmlsec1-dev                  # genkan-sso's SAML signature checks (samael over xmlsec1)
+  xmlsec1                                                  # the SAML test IdP (pysaml2) signs through this command
   chrony faketime                                          # a real NTP server; a process clock moved ahead (clock check)
   radicale                                                 # real CalDAV server for genkan-calendar's provider tests
 )
@@ -37,6 +39,18 @@ python_tools=(sslyze schemathesis)
 for tool in "${python_tools[@]}"; do
   command -v "$tool" >/dev/null || python3 -m pip install -q "$tool"
 done
+
+# --- SSO test identity providers ---------------------------------------------------
+# oidc-provider (npm, pinned by its package-lock.json) and pysaml2 (PyPI, in its own venv so
+# its pyOpenSSL/cryptography pins do not disturb sslyze's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+npm ci --prefix crates/genkan-sso/tests/oidc-provider --no-audit --no-fund --loglevel=error
+saml_idp=crates/genkan-sso/tests/saml-idp
+[ -x "$saml_idp/.venv/bin/python" ] || python3 -m venv "$saml_idp/.venv"
+"$saml_idp/.venv/bin/python" -m pip install -q -r "$saml_idp/requirements.txt"
 
 # --- cargo tools (supply-chain checks, fuzzing) -------------------------------------
 cargo_tools=(cargo-deny cargo-fuzz cargo-audit)
