@@ -109,12 +109,19 @@ impl Limiter {
 
 /// All limits of the server.
 pub struct Limits {
-    /// Unknown passes per kiosk (scans and codes).
+    /// Refused passes per kiosk: unknown tokens, and every refused code or journal
+    /// replay whatever the reason.
     pub kiosk_failures: Limiter,
-    /// Unknown 8-digit codes per kiosk: codes are short, so far stricter.
-    pub code_failures: Limiter,
-    /// Unknown passes per client address, across kiosks.
+    /// Typed 8-digit codes per kiosk: codes are short, so far stricter. Taken before
+    /// the lookup ([`Limiter::acquire`]); only a check-in or check-out that succeeds
+    /// gives its attempt back, every refusal keeps it.
+    pub code_attempts: Limiter,
+    /// Typed codes per client address, across kiosks (as `code_attempts`).
+    pub code_attempts_ip: Limiter,
+    /// Refused passes per client address, across kiosks (as `kiosk_failures`).
     pub ip_failures: Limiter,
+    /// Walk-in registrations per kiosk, each counted before it is made.
+    pub walk_ins: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
     /// Failed sign-in steps (passwords and codes) per client address, across
@@ -138,7 +145,9 @@ impl Limits {
     pub fn new(clock: &Arc<dyn Clock>) -> Self {
         Self {
             kiosk_failures: Limiter::new(Arc::clone(clock), 30, Duration::minutes(1)),
-            code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(15)),
+            walk_ins: Limiter::new(Arc::clone(clock), 20, Duration::minutes(10)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
