@@ -284,8 +284,9 @@ async fn imported_invitations_take_the_tenants_daily_mail_allowance_whole_or_not
         by_hand.status, 429,
         "single invitations share the allowance"
     );
-    // The next day the allowance is back.
+    // The next day the allowance is back (the session has ended meanwhile).
     app.clock.advance(chrono::Duration::days(1));
+    let admin = app.sign_in(ADMIN).await;
     import(&admin, file(1, "next").as_bytes())
         .await
         .assert_redirect("/users/import?notice=imported&users=1&groups=0");
