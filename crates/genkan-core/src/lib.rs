@@ -15,7 +15,7 @@
 //! - [`totp`]: one-time passwords (RFC 6238) and recovery codes.
 //! - [`visit`]: the check-in / check-out rules and their typed refusals.
 //! - [`notification`]: what must be told to whom (not how it is delivered).
-//! - [`audit`]: audit events and their hash chain.
+//! - [`audit`]: audit events, their keyed chain and its anchors.
 //! - [`webhook`]: signatures of the generic webhooks (sign and verify).
 //! - [`wire`]: the versioned kiosk API types shared by server and kiosk.
 #![forbid(unsafe_code)]

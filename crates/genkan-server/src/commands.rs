@@ -1,5 +1,6 @@
 //! What each CLI subcommand does.
 
+pub mod audit;
 pub mod backup;
 pub mod lifecycle;
 pub mod notice;
@@ -84,7 +85,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             days,
             refresh,
         }) => create_token(&config, &tenant, &user, &scopes, days, refresh).await,
-        Command::Audit(AuditCommand::Verify(args)) => verify_audit(&args.config).await,
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args).await,
     }
 }
 
@@ -240,25 +241,4 @@ async fn create_token(
         serde_json::json!({"token_id": issued.token_id, "token": issued.access_token, "refresh_token": issued.refresh_token})
     );
     Ok(())
-}
-
-async fn verify_audit(path: &Path) -> anyhow::Result<()> {
-    let (_, store) = open_from(path)?;
-    let report = store.verify_audit().await?;
-    match report.first_break {
-        None => {
-            println!(
-                "audit log ok: {} rows in {} chains verified",
-                report.rows, report.chains
-            );
-            Ok(())
-        }
-        Some(b) => {
-            println!(
-                "audit log TAMPERED: chain {} row id {} (seq {}): {}",
-                b.chain, b.row_id, b.seq, b.reason
-            );
-            bail!("audit verification failed at row {}", b.row_id)
-        }
-    }
 }

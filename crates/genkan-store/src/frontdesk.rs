@@ -7,12 +7,13 @@ use genkan_core::audit::Outcome;
 use genkan_core::id::{AppointmentId, SiteId, TenantId, UserId, VisitId, VisitorId};
 use genkan_core::visit::{CheckInMethod, decide_check_in};
 use genkan_core::wire::v1::ErrorCode;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde_json::json;
 
 use crate::Store;
 use crate::appointments::add_visitor_row;
 use crate::audit::{AuditCtx, append};
+use crate::conn::writer::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::sql::ts;
 use crate::tenants::site_in;
@@ -20,7 +21,7 @@ use crate::visits::{PassKey, find_pass, queue_arrival_alerts};
 
 /// Checks a visitor in by their current pass, wherever its site; returns the visit.
 fn check_in_visitor(
-    conn: &Connection,
+    conn: &Tx<'_>,
     keys: &crate::KeyRing,
     tenant: TenantId,
     visitor: VisitorId,

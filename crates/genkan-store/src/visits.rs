@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::audit::{AuditCtx, append};
+use crate::conn::writer::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::KioskAuth;
 use crate::sql::{get_opt_ts, get_ts, ts};
@@ -192,7 +193,7 @@ pub(crate) fn kiosk_active(
 }
 
 fn refuse<T: Serialize>(
-    conn: &Connection,
+    conn: &Tx<'_>,
     kiosk: &KioskAuth,
     key: &str,
     ctx: &AuditCtx,

@@ -4,11 +4,12 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use genkan_core::audit::Outcome;
 use genkan_core::{Clock as _, SystemClock};
-use genkan_store::KeyRing;
 use genkan_store::backup::Progress;
 use genkan_store::backup::files::generations;
-use genkan_store::backup::verify::{restore_into, verify_backup};
+use genkan_store::backup::verify::{VerifyReport, restore_into, verify_backup};
+use genkan_store::{AuditCtx, KeyRing, Store, StoreConfig};
 
 use super::open_from;
 use crate::cli::ops::{BackupCommand, RestoreArgs};
@@ -22,7 +23,7 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
         BackupCommand::Now(args) => now(&args.config).await,
         BackupCommand::List(args) => list(&args.config).await,
         BackupCommand::Verify { file, config } => verify(&config, file.as_deref()),
-        BackupCommand::Restore(args) => restore(&args),
+        BackupCommand::Restore(args) => restore(&args).await,
     }
 }
 
@@ -160,7 +161,7 @@ fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
     }
     let mut failed = 0;
     for f in &files {
-        match verify_backup(f, &keys.database) {
+        match verify_backup(f, &keys) {
             Ok(r) => println!(
                 "ok      {} ({} tables, {} audit rows, {} ms)",
                 f.display(),
@@ -180,12 +181,36 @@ fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
+/// Records the restore in the restored database's system audit chain: anchors
+/// recorded between the restored snapshot and now describe history it replaced.
+async fn record_restore(db: &Path, keys: &KeyRing, report: &VerifyReport) -> anyhow::Result<()> {
+    let store = Store::open(StoreConfig {
+        path: db.to_owned(),
+        keys: keys.clone(),
+        readers: 1,
+    })
+    .with_context(|| format!("opening the restored {}", db.display()))?;
+    store
+        .record_audit(
+            AuditCtx::system(None, SystemClock.now()),
+            "backup.restore",
+            "backup",
+            Some(report.manifest.file.clone()),
+            Outcome::Ok,
+            serde_json::json!({"snapshot_at": report.manifest.created_at}),
+        )
+        .await
+        .context("recording the restore in the audit log")?;
+    Ok(())
+}
+
+async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let (config, keys) = keys(&args.config)?;
     if let Some(dir) = &args.into {
         eprintln!("verifying {} …", args.file.display());
-        let report = restore_into(&args.file, &keys.database, dir)
+        let report = restore_into(&args.file, &keys, dir)
             .with_context(|| format!("restoring {}", args.file.display()))?;
+        record_restore(&dir.join("genkan.db"), &keys, &report).await?;
         println!(
             "restored {} into {} ({} tables, {} audit rows verified); start a server with data.dir = {} and the same key file",
             report.manifest.file,
@@ -201,7 +226,7 @@ fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let _lock = ServerLock::acquire(data)
         .context("stop the server before restoring over the live database")?;
     eprintln!("verifying {} …", args.file.display());
-    verify_backup(&args.file, &keys.database)
+    verify_backup(&args.file, &keys)
         .with_context(|| format!("verifying {}", args.file.display()))?;
     let live = config.data.database();
     let stamp = SystemClock.now().format("%Y%m%dT%H%M%SZ");
@@ -215,8 +240,9 @@ fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
             }
         }
     }
-    match restore_into(&args.file, &keys.database, data) {
+    match restore_into(&args.file, &keys, data) {
         Ok(report) => {
+            record_restore(&live, &keys, &report).await?;
             println!(
                 "replaced the live database with {}; the previous one is in {}",
                 report.manifest.file,
