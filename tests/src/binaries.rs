@@ -1,5 +1,5 @@
-//! Where the binaries under test are: `$GENKAN_BIN` / `$GENKAN_KIOSK_BIN`, or the
-//! target directory this test binary was built into.
+//! Where the binaries under test are: `$GENKAN_BIN` / `$GENKAN_KIOSK_BIN` /
+//! `$GENKAN_LOAD_BIN`, or the target directory this test binary was built into.
 
 use std::path::PathBuf;
 
@@ -39,8 +39,14 @@ pub fn genkan_command() -> std::process::Command {
     let mut command = std::process::Command::new(genkan());
     command
         .env_remove("GENKAN_BIN")
-        .env_remove("GENKAN_KIOSK_BIN");
+        .env_remove("GENKAN_KIOSK_BIN")
+        .env_remove("GENKAN_LOAD_BIN");
     command
+}
+
+/// The `genkan-load` check-in load generator (this crate's tool).
+pub fn load() -> PathBuf {
+    find("GENKAN_LOAD_BIN", "genkan-load")
 }
 
 /// The `genkan-kiosk` binary.

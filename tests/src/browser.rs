@@ -45,23 +45,15 @@ fn driver_path() -> PathBuf {
         .map_or_else(|| PathBuf::from(CHROMEDRIVER), PathBuf::from)
 }
 
-/// Whether browser tests can run here; prints why not when they cannot. Under the
-/// test command (`E2E_REQUIRE_BROWSER=1`) a missing browser fails the test instead.
-pub fn available() -> bool {
+/// Fails the calling test when no browser driver is installed: a browser test never
+/// skips (the test command installs Debian's chromium and chromium-driver).
+pub fn require() {
     let path = driver_path();
-    let ok = path.exists();
     assert!(
-        ok || std::env::var_os("E2E_REQUIRE_BROWSER").is_none(),
-        "{} not found, and E2E_REQUIRE_BROWSER is set: install chromium and chromium-driver",
+        path.exists(),
+        "{} not found: install Debian's chromium and chromium-driver (tests/run-all.sh does)",
         path.display()
     );
-    if !ok {
-        eprintln!(
-            "SKIPPED: {} not found; install Debian's chromium and chromium-driver (tests/run-all.sh does) to run the browser tests",
-            path.display()
-        );
-    }
-    ok
 }
 
 /// Where screenshots go: `$GENKAN_SCREENSHOTS`, else `<target dir>/screenshots`.
@@ -88,11 +80,9 @@ pub struct Browser {
 
 impl Browser {
     /// Starts a driver and a browser whose preferred language is `lang` (`ja` or `en`),
-    /// for the app at `base`. `None` (with a message) when no driver is installed.
-    pub async fn launch(base: &str, lang: &str) -> Option<Self> {
-        if !available() {
-            return None;
-        }
+    /// for the app at `base`. Fails when no driver is installed.
+    pub async fn launch(base: &str, lang: &str) -> Self {
+        require();
         let profile = tempfile::tempdir().unwrap();
         let (child, port) = start_chromedriver(&driver_path(), profile.path(), lang);
         let mut browser = Self {
@@ -133,7 +123,7 @@ impl Browser {
             .await
             .unwrap();
         browser.driver = Some(driver);
-        Some(browser)
+        browser
     }
 
     /// The WebDriver session, for anything the helpers do not cover.

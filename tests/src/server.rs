@@ -83,6 +83,23 @@ impl Server {
 
     /// Starts `genkan serve` with an existing directory and configuration.
     pub fn start_in(dir: tempfile::TempDir, config: PathBuf) -> Self {
+        Self::start_in_with_env(dir, config, &[])
+    }
+
+    /// Prepares a fresh directory and starts `genkan serve` with extra environment
+    /// variables (e.g. a preloaded library that moves the process's clock).
+    pub fn start_with_env(opts: &ServerOptions, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = prepare(dir.path(), opts);
+        Self::start_in_with_env(dir, config, env)
+    }
+
+    /// [`Server::start_in`] with extra environment variables.
+    pub fn start_in_with_env(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -92,6 +109,7 @@ impl Server {
             .arg("serve")
             .arg("--config")
             .arg(&config)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

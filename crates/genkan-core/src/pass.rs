@@ -215,21 +215,6 @@ impl FallbackCode {
         mac.update(self.0.as_bytes());
         PassHash(mac.finalize().into_bytes().into())
     }
-
-    /// The digest a kiosk's offline roster carries: SHA-256 of the roster's
-    /// `code_salt` bytes followed by the 8 ASCII digits. The salt is the tenant's
-    /// roster key, which the server keeps sealed, so the stored digest is worthless
-    /// without the server's key file; a kiosk holding a roster can brute-force its 10⁸
-    /// codes anyway, which is why rosters are encrypted at rest and short-lived.
-    pub fn roster_hash(&self, salt: &[u8]) -> PassHash {
-        PassHash(
-            Sha256::new()
-                .chain_update(salt)
-                .chain_update(self.0.as_bytes())
-                .finalize()
-                .into(),
-        )
-    }
 }
 
 impl fmt::Debug for FallbackCode {
@@ -363,18 +348,6 @@ mod tests {
         }
         assert_ne!(c.hash(b"key-one"), c.hash(b"key-two"));
         assert_eq!(c.hash(b"key-one"), c.hash(b"key-one"));
-    }
-
-    #[test]
-    fn roster_hash_is_sha256_of_salt_then_digits() {
-        let c = FallbackCode::parse("1234 5678").unwrap();
-        let expected: [u8; 32] = Sha256::new()
-            .chain_update([1u8, 2, 3])
-            .chain_update(b"12345678")
-            .finalize()
-            .into();
-        assert_eq!(c.roster_hash(&[1, 2, 3]), PassHash(expected));
-        assert_ne!(c.roster_hash(&[1, 2, 3]), c.roster_hash(&[1, 2, 4]));
     }
 
     #[test]

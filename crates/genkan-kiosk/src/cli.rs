@@ -43,7 +43,8 @@ pub enum Command {
     Checkout(PresentArgs),
     /// Talks to the server once as the running kiosk does in the background: replays
     /// the offline journal in order, then refreshes the roster. Prints
-    /// `{"replayed": [[request_id, visit_id]…], "refused": [[request_id, code]…],
+    /// `{"replayed": [[request_id, visit_id]…], "host_not_reached": [request_id…],
+    /// "refused": [[request_id, code]…],
     /// "journal_length": n, "roster_passes": n|null, "stopped": why|null}`.
     /// Exit status 0 when the journal is empty afterwards, 3 when entries remain.
     Sync(SyncArgs),
@@ -166,7 +167,9 @@ pub struct PresentArgs {
     pub token: Option<String>,
     /// `checkin` only: when the server cannot be reached, check the pass against the
     /// stored roster and journal the check-in, as the running kiosk does. The answer
-    /// then has `"offline": true` and the journaled `offline_at`.
+    /// then has `"offline": true` and the journaled `offline_at`. A `--code` is
+    /// refused offline (`"code": "code_needs_connection"`, exit status 2): rosters
+    /// hold no code verifier.
     #[arg(long)]
     pub offline_ok: bool,
     /// Where the credential is stored.
@@ -263,6 +266,8 @@ pub enum ScreenArg {
     OfflineWelcome,
     /// A welcome with the host's reply.
     HostReply,
+    /// A welcome whose host could not be reached (reception was told).
+    HostUnreachable,
 }
 
 /// A problem for `render --screen error`.
@@ -286,6 +291,10 @@ pub enum ProblemArg {
     KioskRevoked,
     /// Rate limited.
     TooManyAttempts,
+    /// Walk-ins rate limited.
+    TooManyWalkIns,
+    /// A typed code while offline.
+    CodeNeedsConnection,
     /// Server unreachable.
     Unreachable,
     /// Server error.
@@ -304,6 +313,8 @@ impl From<ProblemArg> for Problem {
             ProblemArg::Unknown => Self::Unknown,
             ProblemArg::KioskRevoked => Self::KioskRevoked,
             ProblemArg::TooManyAttempts => Self::TooManyAttempts,
+            ProblemArg::TooManyWalkIns => Self::TooManyWalkIns,
+            ProblemArg::CodeNeedsConnection => Self::CodeNeedsConnection,
             ProblemArg::Unreachable => Self::Unreachable,
             ProblemArg::ServerError => Self::ServerError,
         }

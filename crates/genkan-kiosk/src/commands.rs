@@ -216,12 +216,22 @@ fn offline_check_in(
                 "host_name": welcome.host_name,
                 "locale": welcome.locale,
                 "offline_at": welcome.offline_at.to_rfc3339(),
+                "host_reachable": welcome.host_reachable,
                 "journal_length": desk.journal_len(),
             }))?;
             Ok(ExitCode::SUCCESS)
         }
         Answer::Refused(body) => {
             print_json(&body)?;
+            Ok(ExitCode::from(REFUSED))
+        }
+        Answer::CodeNeedsConnection => {
+            print_json(&serde_json::json!({
+                "offline": true,
+                "code": "code_needs_connection",
+                "message": "Typed codes are checked by the server only; scan the QR code or ask at the reception desk.",
+                "journal_length": desk.journal_len(),
+            }))?;
             Ok(ExitCode::from(REFUSED))
         }
         other => bail!("offline check-in impossible: {other:?}"),
@@ -254,6 +264,7 @@ pub fn sync(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let journal_length = lock(&desk).journal_len();
     print_json(&serde_json::json!({
         "replayed": report.replayed,
+        "host_not_reached": report.host_not_reached,
         "refused": report.refused,
         "journal_length": journal_length,
         "roster_passes": roster_passes,

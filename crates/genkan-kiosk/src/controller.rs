@@ -22,7 +22,7 @@ use genkan_core::wire::v1::{HostReply, KioskConfig, PresentPass, WalkInOptions};
 use crate::frames::CameraState;
 pub use types::{
     Answer, Branding, Effect, Farewell, Greeting, Locale, Mode, OfflineWelcome, Pairing,
-    PairingIssue, Problem, Screen,
+    PairingIssue, Problem, Screen, Told,
 };
 pub use walk_in::{WalkIn, WalkInIssue};
 
@@ -392,11 +392,16 @@ impl Reception {
                 self.last_scan_at = Some(self.clock.now());
                 self.switch_to_visitor_locale(&visit.locale);
                 let visit_id = visit.visit_id;
+                let told = genkan_core::reach::Reach {
+                    host: visit.host_notified,
+                    reception: visit.reception_notified,
+                }
+                .told();
                 self.greeting = Some(Greeting {
                     visitor_name: visit.visitor_name,
                     visitor_company: visit.visitor_company.filter(|c| !c.trim().is_empty()),
                     host_name: visit.host_name,
-                    host_notified: visit.host_notified,
+                    told,
                     visit_id: Some(visit_id),
                     offline: false,
                     reply: None,
@@ -418,7 +423,13 @@ impl Reception {
                     visitor_name: welcome.visitor_name,
                     visitor_company: None,
                     host_name: welcome.host_name,
-                    host_notified: false,
+                    // Offline, the visitor can go to the desk; reception hears of
+                    // them only when the journal is replayed.
+                    told: if welcome.host_reachable {
+                        Told::Host
+                    } else {
+                        Told::Desk
+                    },
                     visit_id: None,
                     offline: true,
                     reply: None,
@@ -435,6 +446,11 @@ impl Reception {
                     visitor_name: visit.visitor_name,
                 });
                 self.go(Screen::CheckedOut);
+            }
+            Answer::CodeNeedsConnection => {
+                // The request stays pending: "try again" sends it once the server is back.
+                self.online = false;
+                self.fail(Problem::CodeNeedsConnection);
             }
             Answer::Refused(error) if walk_in => {
                 self.pending = None;

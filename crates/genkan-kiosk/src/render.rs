@@ -126,6 +126,7 @@ fn sample(locale: Locale) -> Sample {
 fn request_id(effect: Option<Effect>) -> String {
     match effect {
         Some(Effect::Present { pass, .. }) => pass.request_id,
+        Some(Effect::WalkIn(request)) => request.request_id,
         _ => String::new(),
     }
 }
@@ -180,7 +181,8 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
         ScreenArg::Verifying => {
             r.frame_decoded(&token);
         }
-        ScreenArg::Welcome | ScreenArg::HostReply => {
+        ScreenArg::Welcome | ScreenArg::HostReply | ScreenArg::HostUnreachable => {
+            let reached = screen != ScreenArg::HostUnreachable;
             let id = request_id(r.frame_decoded(&token));
             r.answered(
                 &id,
@@ -192,7 +194,8 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
                     host_name: s.host.to_owned(),
                     site_name: s.site.to_owned(),
                     checked_in_at: "2026-11-24T09:30:00+09:00".to_owned(),
-                    host_notified: true,
+                    host_notified: reached,
+                    reception_notified: true,
                 }),
             );
             if screen == ScreenArg::HostReply {
@@ -216,6 +219,7 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
                     host_name: s.host.to_owned(),
                     locale: locale.as_str().to_owned(),
                     offline_at: clock.now(),
+                    host_reachable: true,
                 }),
             );
         }
@@ -248,6 +252,19 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
                 }),
             );
         }
+        ScreenArg::Error if problem == Problem::TooManyWalkIns => {
+            r.open_walk_in();
+            r.walk_in_name(s.visitor);
+            r.walk_in_search(s.search);
+            let host = HostMatch {
+                id: 1,
+                name: s.host.to_owned(),
+            };
+            r.hosts_found(s.search, Ok(vec![host]));
+            r.choose_host(1);
+            let id = request_id(r.walk_in_submit());
+            r.answered(&id, refusal(ErrorCode::RateLimited));
+        }
         ScreenArg::Error => {
             let id = request_id(r.frame_decoded(&token));
             let answer = match problem {
@@ -259,7 +276,10 @@ fn sample_reception(screen: ScreenArg, locale: Locale, problem: Problem) -> Rece
                 Problem::NotInside => refusal(ErrorCode::NotInside),
                 Problem::Unknown => refusal(ErrorCode::PassUnknown),
                 Problem::KioskRevoked => refusal(ErrorCode::KioskRevoked),
-                Problem::TooManyAttempts => refusal(ErrorCode::RateLimited),
+                Problem::TooManyAttempts | Problem::TooManyWalkIns => {
+                    refusal(ErrorCode::RateLimited)
+                }
+                Problem::CodeNeedsConnection => Answer::CodeNeedsConnection,
                 Problem::Unreachable => Answer::Unreachable("sample".to_owned()),
                 Problem::ServerError => Answer::Failed("sample".to_owned()),
             };

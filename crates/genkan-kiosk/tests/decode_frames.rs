@@ -9,7 +9,7 @@ use support::frames;
 
 #[test]
 fn camera_frames_with_a_pass_are_read_and_empty_frames_give_nothing() {
-    let (with_code, without_code) = frames::generate_set(10, 20_261_123);
+    let (with_code, without_code) = frames::generate_set(10, frames::TEST_SEED);
     let mut decoder = CascadeDecoder::default();
     let mut read = 0;
     for frame in &with_code {

@@ -1,5 +1,5 @@
-//! The screens of walk-ins, offline welcomes and host replies render headlessly in
-//! both languages. Each render runs the `genkan-kiosk render` binary: Slint takes one
+//! The screens of walk-ins, offline welcomes, host replies, unreachable hosts, offline
+//! code entry and busy walk-ins render headlessly in both languages. Each render runs the `genkan-kiosk render` binary: Slint takes one
 //! platform per process.
 
 use std::process::Command;
@@ -17,7 +17,12 @@ fn dark_pixels(png: &image::RgbaImage, rows: std::ops::Range<u32>) -> usize {
 #[test]
 fn the_walk_in_offline_welcome_and_host_reply_screens_render_in_japanese_and_english() {
     let out = tempfile::tempdir().unwrap();
-    for screen in ["walk-in", "offline-welcome", "host-reply"] {
+    for screen in [
+        "walk-in",
+        "offline-welcome",
+        "host-reply",
+        "host-unreachable",
+    ] {
         for locale in ["ja", "en"] {
             let file = out.path().join(format!("{screen}-{locale}.png"));
             let status = Command::new(env!("CARGO_BIN_EXE_genkan-kiosk"))
@@ -31,6 +36,26 @@ fn the_walk_in_offline_welcome_and_host_reply_screens_render_in_japanese_and_eng
             // Text below the top bar: titles, names, buttons.
             let text = dark_pixels(&png, 100..760);
             assert!(text > 3_000, "{screen} {locale}: only {text} dark pixels");
+        }
+    }
+}
+
+#[test]
+fn the_offline_code_and_busy_walk_in_screens_render_in_japanese_and_english() {
+    let out = tempfile::tempdir().unwrap();
+    for problem in ["code-needs-connection", "too-many-walk-ins"] {
+        for locale in ["ja", "en"] {
+            let file = out.path().join(format!("{problem}-{locale}.png"));
+            let status = Command::new(env!("CARGO_BIN_EXE_genkan-kiosk"))
+                .args(["render", "--screen", "error", "--problem", problem])
+                .args(["--locale", locale, "--out"])
+                .arg(&file)
+                .status()
+                .unwrap();
+            assert!(status.success(), "{problem} {locale}");
+            let png = image::open(&file).unwrap().to_rgba8();
+            let text = dark_pixels(&png, 100..760);
+            assert!(text > 3_000, "{problem} {locale}: only {text} dark pixels");
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum Command {
     /// HTTPS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Renders tenant templates for the server, within limits (started by the server).
+    #[command(hide = true)]
+    RenderSandbox(crate::notify::sandbox::SandboxArgs),
 }
 
 /// `genkan tls …`.

@@ -1,34 +1,34 @@
-//! What each CLI subcommand does.
+//! What each CLI subcommand does. Commands that use the database go through
+//! [`crate::operator`], which hands them to the running server (the one writer) or
+//! runs them alone under the server lock.
 
 pub mod audit;
 pub mod backup;
 pub mod lifecycle;
 pub mod notice;
 pub mod security;
+pub mod setup;
+
+pub use setup::random_password;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
-use chrono::Duration;
-use genkan_core::access::{Role, Scope};
-use genkan_core::tenant::{TimeZone, parse_slug};
-use genkan_core::text::{DisplayName, EmailAddress, Locale, OrgName};
-use genkan_core::{Clock, SystemClock};
-use genkan_store::tenants::NewTenant;
-use genkan_store::{AuditCtx, KeyRing, Store};
+use anyhow::Context as _;
+use genkan_core::SystemClock;
+use genkan_store::KeyRing;
 use tokio::net::TcpListener;
 
-use crate::cli::{
-    AuditCommand, Command, ConfigCommand, KeysCommand, TenantCommand, TenantCreate, TokenCommand,
-};
+use crate::cli::ops::{BackupCommand, NoticeCommand, VisitorCommand};
+use crate::cli::{AuditCommand, Command, ConfigCommand, KeysCommand, TenantCommand, TokenCommand};
 use crate::config::{Config, EXAMPLE};
-use crate::passwords::Passwords;
+use crate::operator::Operation;
 use crate::startup::{Application, open_store, shutdown_signal};
 use crate::telemetry;
 
 /// Runs one command to completion.
 pub async fn run(command: Command) -> anyhow::Result<()> {
+    let op = crate::operator::run;
     match command {
         Command::Serve(args) => serve(&args.config).await,
         Command::Demo(args) => crate::demo::run(args).await,
@@ -62,21 +62,52 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Tenant(TenantCommand::Create(args)) => create_tenant(args).await,
-        Command::Tenant(TenantCommand::End(args)) => lifecycle::end(args).await,
-        Command::Tenant(TenantCommand::List(args)) => lifecycle::list(&args.config).await,
-        Command::Backup(command) => backup::run(command).await,
-        Command::Notice(crate::cli::ops::NoticeCommand::Publish(args)) => {
-            notice::publish(args).await
+        Command::Tenant(TenantCommand::Create(a)) => {
+            let config = a.config.clone();
+            op(
+                &config,
+                Operation::TenantCreate {
+                    slug: a.slug,
+                    name: a.name,
+                    locale: a.locale,
+                    time_zone: a.time_zone,
+                    site: a.site,
+                    admin_email: a.admin_email,
+                    admin_name: a.admin_name,
+                },
+            )
+            .await
         }
-        Command::Notice(crate::cli::ops::NoticeCommand::List(args)) => {
-            notice::list(&args.config).await
+        Command::Tenant(TenantCommand::End(a)) => {
+            let end = Operation::TenantEnd {
+                tenant: a.tenant,
+                date: a.date,
+            };
+            op(&a.config, end).await
         }
-        Command::Visitor(crate::cli::ops::VisitorCommand::Erase {
+        Command::Tenant(TenantCommand::List(a)) => op(&a.config, Operation::TenantList).await,
+        Command::Backup(BackupCommand::Now(a)) => op(&a.config, Operation::BackupNow).await,
+        Command::Backup(BackupCommand::List(a)) => op(&a.config, Operation::BackupList).await,
+        Command::Backup(BackupCommand::Verify { file, config }) => {
+            backup::verify(&config, file.as_deref())
+        }
+        Command::Backup(BackupCommand::Restore(a)) => backup::restore(&a).await,
+        Command::Notice(NoticeCommand::Publish(a)) => {
+            let publish = Operation::NoticePublish {
+                kind: a.kind,
+                title: a.title,
+                body: a.body,
+                tenants: a.tenants,
+                days: a.days,
+            };
+            op(&a.config, publish).await
+        }
+        Command::Notice(NoticeCommand::List(a)) => op(&a.config, Operation::NoticeList).await,
+        Command::Visitor(VisitorCommand::Erase {
             tenant,
             visitor,
             config,
-        }) => lifecycle::erase(&config, &tenant, visitor).await,
+        }) => op(&config, Operation::VisitorErase { tenant, visitor }).await,
         Command::Token(TokenCommand::Create {
             config,
             tenant,
@@ -84,18 +115,24 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             scopes,
             days,
             refresh,
-        }) => create_token(&config, &tenant, &user, &scopes, days, refresh).await,
-        Command::Audit(AuditCommand::Verify(args)) => audit::verify(&args).await,
+        }) => {
+            let create = Operation::TokenCreate {
+                tenant,
+                user,
+                scopes,
+                days,
+                refresh,
+            };
+            op(&config, create).await
+        }
+        Command::Audit(AuditCommand::Verify(a)) => {
+            let anchors = audit::read_anchor_files(&a.anchor)?;
+            op(&a.config, Operation::AuditVerify { anchors }).await
+        }
+        Command::RenderSandbox(_) => {
+            anyhow::bail!("render-sandbox is started by the server, not from here")
+        }
     }
-}
-
-/// Loads a configuration file for an operator command and opens the store.
-fn open_from(path: &Path) -> anyhow::Result<(Config, Store)> {
-    let mut config = Config::load(Some(path))?;
-    config.resolve_secret_files()?;
-    let keys = KeyRing::load(&config.data.key_path())?;
-    let store = open_store(&config, keys)?;
-    Ok((config, store))
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
@@ -104,6 +141,8 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     config.check_production()?;
     telemetry::init(&config.log);
     let _lock = crate::ops::lock::ServerLock::acquire(&config.data.dir)?;
+    // Bound before the database opens: operator commands started meanwhile queue up.
+    let control = crate::operator::ControlSocket::bind(&config.data.dir)?;
     for warning in crate::config::ops::warnings(&config.backup, &config.metrics) {
         tracing::warn!("{warning}");
     }
@@ -118,127 +157,10 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    let control = control.serve(app.state(), path.display().to_string());
     println!("genkan listening on {scheme}://{}", app.local_addr()?);
     tracing::info!(addr = %app.local_addr()?, "listening");
-    app.run_until_stopped(shutdown_signal()).await
-}
-
-/// A strong random password for a first administrator (shown once).
-pub fn random_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes: [u8; 20] = rand::random();
-    let chars: String = bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    format!(
-        "{}-{}-{}-{}",
-        &chars[..5],
-        &chars[5..10],
-        &chars[10..15],
-        &chars[15..]
-    )
-}
-
-async fn create_tenant(args: TenantCreate) -> anyhow::Result<()> {
-    let (config, store) = open_from(&args.config)?;
-    let Some(slug) = parse_slug(&args.slug) else {
-        bail!("--slug must be 2-32 characters of a-z, 0-9 and -");
-    };
-    if store.tenant_by_slug(&slug).await?.is_some() {
-        bail!("a tenant with slug {slug:?} exists already");
-    }
-    let name = OrgName::parse(&args.name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
-    let locale = Locale::parse(&args.locale).map_err(|e| anyhow::anyhow!("--locale {e}"))?;
-    let zone = TimeZone::parse(&args.time_zone)?;
-    let email =
-        EmailAddress::parse(&args.admin_email).map_err(|e| anyhow::anyhow!("--admin-email {e}"))?;
-    let admin_name =
-        DisplayName::parse(&args.admin_name).map_err(|e| anyhow::anyhow!("--admin-name {e}"))?;
-    let site_name = OrgName::parse(&args.site).map_err(|e| anyhow::anyhow!("--site {e}"))?;
-    let now = SystemClock.now();
-    let tenant = store
-        .create_tenant(
-            NewTenant {
-                slug: slug.clone(),
-                name,
-                default_locale: locale,
-                time_zone: zone,
-            },
-            AuditCtx::system(None, now),
-        )
-        .await?;
-    let ctx = AuditCtx::system(Some(tenant.id), now);
-    let site = store
-        .create_site(tenant.id, site_name, zone, String::new(), ctx.clone())
-        .await?;
-    let password = random_password();
-    let passwords = Passwords::new(&config.auth);
-    let hash = {
-        let pw = password.clone();
-        tokio::task::spawn_blocking(move || passwords.hash(&pw)).await?
-    };
-    let admin = store
-        .create_user(tenant.id, email, admin_name, Role::Admin, Some(hash), ctx)
-        .await?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "tenant_id": tenant.id, "slug": slug, "site_id": site.id, "admin_id": admin.id,
-            "admin_email": admin.email, "admin_password": password,
-        })
-    );
-    Ok(())
-}
-
-async fn create_token(
-    config: &Path,
-    tenant: &str,
-    user: &str,
-    scopes: &str,
-    days: i64,
-    refresh: bool,
-) -> anyhow::Result<()> {
-    let (_, store) = open_from(config)?;
-    let tenant = store
-        .tenant_by_slug(tenant)
-        .await?
-        .with_context(|| format!("no tenant {tenant:?}"))?;
-    let email = EmailAddress::parse(user).map_err(|e| anyhow::anyhow!("--user {e}"))?;
-    let (owner, _) = store
-        .user_credentials(tenant.id, &email)
-        .await?
-        .with_context(|| format!("no user {user:?} in {}", tenant.slug))?;
-    let scopes = scopes
-        .split([' ', ','])
-        .filter(|s| !s.is_empty())
-        .map(|s| Scope::parse(s).with_context(|| format!("unknown scope {s:?}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let now = SystemClock.now();
-    // With --refresh: a one-hour access token and a refresh token living `days`;
-    // without: one access token living `days`.
-    let (access_expires, refresh_ttl) = if refresh {
-        (
-            now + Duration::hours(1),
-            Some(Duration::days(days.clamp(1, 3650))),
-        )
-    } else {
-        (now + Duration::days(days.clamp(1, 3650)), None)
-    };
-    let issued = store
-        .create_api_token(
-            tenant.id,
-            owner.id,
-            "cli".to_owned(),
-            scopes,
-            Some(access_expires),
-            refresh_ttl,
-            AuditCtx::system(Some(tenant.id), now),
-        )
-        .await?;
-    println!(
-        "{}",
-        serde_json::json!({"token_id": issued.token_id, "token": issued.access_token, "refresh_token": issued.refresh_token})
-    );
-    Ok(())
+    let served = app.run_until_stopped(shutdown_signal()).await;
+    control.stop().await;
+    served
 }

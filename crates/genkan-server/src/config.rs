@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const EXAMPLE: &str = include_str!("../../../assets/genkan.example.toml");
 
 pub mod ops;
+pub mod templates;
 pub use ops::{BackupConfig, LifecycleConfig, MetricsConfig, ReadinessConfig};
+pub use templates::TemplatesConfig;
 
 /// A secret string: never printed, never logged.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +64,8 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Notification delivery: retries, parallelism, reply links.
     pub notify: NotifyConfig,
+    /// Limits of tenant-authored message templates.
+    pub templates: TemplatesConfig,
     /// Sign-in and password hashing.
     pub auth: AuthConfig,
     /// Logging.

@@ -87,6 +87,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut config = Config::load_over(&base, args.config.as_deref())?;
     config.resolve_secret_files()?;
     telemetry::init(&config.log);
+    // One writer: operator commands reach this process over its control socket.
+    let _lock = crate::ops::lock::ServerLock::acquire(&config.data.dir)?;
+    let control = crate::operator::ControlSocket::bind(&config.data.dir)?;
     let keys = KeyRing::load(&config.data.key_path())?;
     let store = open_store(&config, keys)?;
     let listener = TcpListener::bind(config.listen_addr()?)
@@ -102,8 +105,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let passwords = Passwords::new(&config.auth);
     let info = seed(&store, clock.as_ref(), &passwords, &args.data, &url).await?;
     print_banner(&url, &args.data, &info, &config);
+    let config_name = args.config.as_ref().map_or_else(
+        || "the demo's configuration".to_owned(),
+        |p| p.display().to_string(),
+    );
     let app = Application::build(config, store, clock, listener)?;
-    app.run_until_stopped(shutdown_signal()).await
+    let control = control.serve(app.state(), config_name);
+    let served = app.run_until_stopped(shutdown_signal()).await;
+    control.stop().await;
+    served
 }
 
 struct SeedInfo {

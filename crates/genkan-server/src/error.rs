@@ -41,6 +41,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PassExpired
         | ErrorCode::PassCancelled
         | ErrorCode::OtherSite
+        | ErrorCode::ReplayRefused
         | ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -61,6 +62,10 @@ pub fn message_of(code: ErrorCode) -> &'static str {
         ErrorCode::OtherSite => "This pass is for another site.",
         ErrorCode::KioskRevoked => "This kiosk has been revoked; pair it again.",
         ErrorCode::RateLimited => "Too many attempts; wait a moment and try again.",
+        ErrorCode::ReplayRefused => {
+            "This offline check-in is not accepted: the pass was not in a roster this kiosk \
+             received for that time, or the time is outside the replay window."
+        }
         ErrorCode::Malformed => "The request could not be read.",
         ErrorCode::Validation => "Some fields are not valid.",
         ErrorCode::Unauthorized => "Sign-in or credentials are required.",

@@ -1,11 +1,15 @@
 //! Extractors: JSON bodies with our error shape, and the authenticated principals
 //! (kiosk device credential, API token). Handlers never read tenant ids from bodies.
+//! Both principals judge the read-only rule of ended tenants over every credential
+//! the request carries: a kiosk of an ended tenant is refused altogether, a token
+//! whenever the method is not a safe one.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use genkan_core::access::{Actor, Principal};
+use genkan_core::read_only::{Access, Credential};
 use genkan_core::wire::v1::ErrorCode;
 use genkan_store::AuditCtx;
 use genkan_store::kiosks::KioskAuth;
@@ -95,15 +99,23 @@ impl FromRequestParts<AppState> for KioskPrincipal {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)
             .filter(|t| t.starts_with("gk_kiosk_"))
+            .map(str::to_owned)
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?;
         let kiosk = state
             .store
-            .kiosk_by_credential(token)
+            .kiosk_by_credential(&token)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized))?;
         if kiosk.revoked {
             return Err(ApiError::new(ErrorCode::KioskRevoked));
         }
+        let primary = crate::credentials::Primary {
+            kind: Credential::Kiosk,
+            secret: &token,
+            tenant: kiosk.tenant_id,
+        };
+        let access = Access::of_method(parts.method.as_str());
+        crate::credentials::judge(parts, state, primary, access).await?;
         Ok(Self(kiosk))
     }
 }
@@ -127,10 +139,11 @@ impl FromRequestParts<AppState> for Staff {
         let unauthorized = || ApiError::new(ErrorCode::Unauthorized);
         let token = bearer(parts)
             .filter(|t| t.starts_with(genkan_store::tokens::TOKEN_PREFIX))
+            .map(str::to_owned)
             .ok_or_else(unauthorized)?;
         let auth = state
             .store
-            .api_token(token)
+            .api_token(&token)
             .await?
             .ok_or_else(unauthorized)?;
         let now = state.clock.now();
@@ -156,6 +169,13 @@ impl FromRequestParts<AppState> for Staff {
             return Err(ApiError::new(ErrorCode::Forbidden)
                 .with_message("This network is not allowed for this organisation."));
         }
+        let primary = crate::credentials::Primary {
+            kind: Credential::Token,
+            secret: &token,
+            tenant: auth.tenant_id,
+        };
+        let access = Access::of_method(parts.method.as_str());
+        crate::credentials::judge(parts, state, primary, access).await?;
         let ctx = AuditCtx::of(&principal, ip.map(|i| i.to_string()), current_id(), now);
         Ok(Self { principal, ctx })
     }

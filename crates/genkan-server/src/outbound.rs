@@ -46,14 +46,15 @@ pub fn is_public(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link local
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-                || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 (may reach IPv4 private space)
-                || s[0] == 0x2002) // 6to4 (embeds arbitrary IPv4)
+            // Only global unicast (2000::/3) can be public: this leaves out at once the
+            // IPv4-compatible `::a.b.c.d` form, site-local fec0::/10, unique local
+            // fc00::/7, link local, multicast, NAT64 (64:ff9b::/96) and discard-only
+            // 100::/64. Inside 2000::/3, the ranges that are documentation or embed an
+            // arbitrary IPv4 address are refused too.
+            (s[0] & 0xe000) == 0x2000
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && !(s[0] == 0x2001 && s[1] == 0x0000) // Teredo (embeds IPv4)
+                && s[0] != 0x2002 // 6to4 (embeds IPv4)
         }
     }
 }
@@ -155,6 +156,8 @@ mod tests {
             "https://10.1.2.3/",
             "https://[::ffff:127.0.0.1]/",
             "https://[fd00::1]/",
+            "https://[::127.0.0.1]/",
+            "https://[fec0::1]/",
             "https://localhost/",
         ] {
             let r = check_webhook_url(url, false).await;
@@ -181,5 +184,29 @@ mod tests {
         assert!(is_public("2606:4700::1111".parse().unwrap()));
         assert!(!is_public("100.64.0.1".parse().unwrap()));
         assert!(!is_public("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn every_non_global_ipv6_form_is_refused() {
+        for ip in [
+            "::127.0.0.1",       // IPv4-compatible loopback
+            "::10.0.0.1",        // IPv4-compatible private
+            "::169.254.169.254", // IPv4-compatible metadata
+            "fec0::1",           // site-local
+            "feff::1",           // site-local, top of the range
+            "fc00::1",           // unique local
+            "ff02::1",           // multicast
+            "100::1",            // discard-only
+            "64:ff9b::7f00:1",   // NAT64 of 127.0.0.1
+            "2001::7f00:1",      // Teredo
+            "2002:7f00:1::1",    // 6to4 of 127.0.0.1
+            "2001:db8::1",       // documentation
+            "::ffff:127.0.0.1",  // IPv4-mapped loopback
+            "::",
+            "::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
+        }
+        assert!(is_public("2400:4050::1".parse().unwrap()));
     }
 }

@@ -1,8 +1,11 @@
 //! Password hashing with argon2id (PHC strings), verification off the async threads,
-//! and "rehash when the policy rose".
+//! "rehash when the policy rose", and a count of the passwords checked (so tests
+//! can tell how many guesses a limit let through to argon2).
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::config::AuthConfig;
@@ -72,6 +75,21 @@ impl Hashers {
     }
 }
 
+/// How many passwords were checked since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Checks {
+    /// Against a stored hash: each one evaluates a guess of that account's password.
+    pub stored: u64,
+    /// Against the dummy hash (unknown or waiting accounts: same time, no guess evaluated).
+    pub dummy: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    stored: AtomicU64,
+    dummy: AtomicU64,
+}
+
 /// Hashes and verifies passwords with the configured argon2id cost.
 #[derive(Debug, Clone)]
 pub struct Passwords {
@@ -80,6 +98,8 @@ pub struct Passwords {
     dummy: std::sync::OnceLock<String>,
     /// The threads that hash: they bound the hashes running at once and their memory.
     hashers: std::sync::Arc<Hashers>,
+    /// Passwords checked so far.
+    counters: std::sync::Arc<Counters>,
 }
 
 impl Passwords {
@@ -94,6 +114,7 @@ impl Passwords {
             params,
             dummy: std::sync::OnceLock::new(),
             hashers: std::sync::Arc::new(Hashers::new(places)),
+            counters: std::sync::Arc::default(),
         }
     }
 
@@ -118,6 +139,19 @@ impl Passwords {
     /// Whether `password` matches `stored`, and whether `stored` should be rehashed
     /// because it uses a weaker algorithm or cost than the current policy.
     pub fn verify(&self, stored: &str, password: &str) -> (bool, bool) {
+        self.counters.stored.fetch_add(1, Ordering::Relaxed);
+        self.check(stored, password)
+    }
+
+    /// How many passwords were checked so far.
+    pub fn checks(&self) -> Checks {
+        Checks {
+            stored: self.counters.stored.load(Ordering::Relaxed),
+            dummy: self.counters.dummy.load(Ordering::Relaxed),
+        }
+    }
+
+    fn check(&self, stored: &str, password: &str) -> (bool, bool) {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return (false, false);
         };
@@ -145,7 +179,8 @@ impl Passwords {
         let dummy = self
             .dummy
             .get_or_init(|| self.hash("genkan-dummy-password"));
-        let _ = self.verify(dummy, password);
+        self.counters.dummy.fetch_add(1, Ordering::Relaxed);
+        let _ = self.check(dummy, password);
     }
 }
 
@@ -169,6 +204,14 @@ mod tests {
         assert_eq!(p.verify(&h, "correct horse battery staple"), (true, false));
         assert_eq!(p.verify(&h, "wrong"), (false, false));
         assert_eq!(p.verify("not a hash", "x"), (false, false));
+        p.verify_dummy("x");
+        assert_eq!(
+            p.checks(),
+            Checks {
+                stored: 3,
+                dummy: 1
+            }
+        );
     }
 
     #[test]

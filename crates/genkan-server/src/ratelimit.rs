@@ -1,11 +1,21 @@
 //! Fixed-window failure counters keyed by kiosk, address or account: once a key has
-//! failed too often in its window, it is refused until the window ends.
+//! failed too often in its window, it is refused until the window ends. An attempt
+//! takes its place in the count before the work it limits ([`Limiter::acquire`]:
+//! check and count under one lock), and gives it back only if it succeeded.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::Clock;
+
+/// An attempt counted by [`Limiter::acquire`]; [`Limiter::refund`] takes it back.
+#[derive(Debug)]
+#[must_use = "an attempt that succeeds is refunded; one that fails is simply dropped"]
+pub struct Attempt {
+    key: String,
+    window_start: DateTime<Utc>,
+}
 
 /// One limit: at most `max` failures per `window` for each key.
 pub struct Limiter {
@@ -48,6 +58,44 @@ impl Limiter {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
+    }
+
+    /// Counts one attempt for `key` unless the key is at its limit: `Err(seconds to
+    /// wait)` then, and nothing is counted. Check and count happen under one lock,
+    /// so of any number of simultaneous attempts at most the limit get through.
+    pub fn acquire(&self, key: &str) -> Result<Attempt, u64> {
+        let now = self.clock.now();
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if counts.len() > 50_000 {
+            let window = self.window;
+            counts.retain(|_, (start, _)| *start + window > now);
+        }
+        let entry = counts.entry(key.to_owned()).or_insert((now, 0));
+        if entry.0 + self.window <= now {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            let end = entry.0 + self.window;
+            return Err((end - now).num_seconds().max(1) as u64);
+        }
+        entry.1 += 1;
+        Ok(Attempt {
+            key: key.to_owned(),
+            window_start: entry.0,
+        })
+    }
+
+    /// Takes back an attempt that succeeded (successes are not failures). Nothing
+    /// happens if its window has ended meanwhile.
+    pub fn refund(&self, attempt: Attempt) {
+        // Taken apart, so one attempt is given back once at most.
+        let Attempt { key, window_start } = attempt;
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = counts.get_mut(&key)
+            && entry.0 == window_start
+        {
+            entry.1 = entry.1.saturating_sub(1);
+        }
     }
 
     /// Forgets `key` (after a success that proves the caller legitimate).
@@ -123,5 +171,46 @@ mod tests {
         assert_eq!(l.blocked("k"), None);
         l.record("k");
         assert_eq!(l.blocked("k"), None, "a new window starts from zero");
+    }
+
+    #[test]
+    fn acquiring_counts_before_the_work_and_a_refund_gives_the_place_back() {
+        let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
+        let l = Limiter::new(Arc::new(clock.clone()), 3, Duration::minutes(1));
+        let first = l.acquire("k").unwrap();
+        let _second = l.acquire("k").unwrap();
+        let _third = l.acquire("k").unwrap();
+        assert_eq!(l.acquire("k").unwrap_err(), 60, "the fourth waits");
+        assert_eq!(l.blocked("k"), Some(60));
+        l.refund(first);
+        let again = l.acquire("k").expect("a refunded place is free again");
+        assert!(l.acquire("k").is_err());
+        // A refund from an ended window does not lower the new one.
+        clock.advance(Duration::minutes(1));
+        let fresh = l.acquire("k").unwrap();
+        l.refund(again);
+        for _ in 0..2 {
+            let _ = l.acquire("k").unwrap();
+        }
+        assert!(l.acquire("k").is_err());
+        l.refund(fresh);
+        assert!(l.acquire("k").is_ok());
+    }
+
+    #[test]
+    fn of_many_simultaneous_attempts_exactly_the_limit_get_through() {
+        let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
+        let l = Arc::new(Limiter::new(Arc::new(clock), 30, Duration::minutes(10)));
+        let threads: Vec<_> = (0..300)
+            .map(|_| {
+                let l = Arc::clone(&l);
+                std::thread::spawn(move || l.acquire("addr").is_ok())
+            })
+            .collect();
+        let passed = threads
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum::<usize>();
+        assert_eq!(passed, 30);
     }
 }

@@ -1,5 +1,6 @@
 //! Builds the application from its configuration: opens the store, starts the
-//! notification worker and serves HTTP on a listener the caller bound.
+//! notification worker, the scheduled jobs and metrics, and serves HTTP on a listener
+//! the caller bound (or serves HTTP alone, for benchmarks).
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -11,7 +12,7 @@ use genkan_store::{KeyRing, Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, MailTransport};
 use crate::jobs::{JobContext, Scheduler};
 use crate::notify::Notifier;
 use crate::passwords::Passwords;
@@ -19,15 +20,28 @@ use crate::ratelimit::Limits;
 use crate::request::TrustedProxies;
 use crate::routes;
 use crate::state::AppState;
+use genkan_core::reach::Deliverable;
 
-/// Opens the encrypted store described by `config` with `keys`.
+/// Opens the encrypted store described by `config` with `keys`, and tells it which
+/// channels this server delivers.
 pub fn open_store(config: &Config, keys: KeyRing) -> anyhow::Result<Store> {
-    Store::open(StoreConfig {
+    let store = Store::open(StoreConfig {
         path: config.data.database(),
         keys,
         readers: config.data.readers,
     })
-    .with_context(|| format!("opening the database {}", config.data.database().display()))
+    .with_context(|| format!("opening the database {}", config.data.database().display()))?;
+    store.set_deliverable(deliverable(config));
+    Ok(store)
+}
+
+/// The channels this configuration delivers: e-mail only with a mail transport;
+/// the HTTP channels always (each needs its tenant's settings before anything goes).
+pub fn deliverable(config: &Config) -> Deliverable {
+    Deliverable {
+        email: config.mail.transport != MailTransport::None,
+        chat: true,
+    }
 }
 
 /// A built application, bound and ready to run.
@@ -46,6 +60,8 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let config = Arc::new(config);
+        // Whoever opened the store, check-ins answer for what this server delivers.
+        store.set_deliverable(deliverable(&config));
         let trusted = config
             .server
             .trusted_proxies
@@ -60,6 +76,7 @@ impl Application {
                 .map_err(anyhow::Error::msg)?,
         );
         let state = AppState {
+            sandbox: notifier.sandbox().clone(),
             limits: Arc::new(Limits::new(&clock)),
             passwords: Arc::new(Passwords::new(&config.auth)),
             trusted: TrustedProxies(Arc::new(
@@ -68,6 +85,7 @@ impl Application {
             store,
             clock,
             config,
+            clock_status: crate::ops::clock_sync::ClockStatus::default(),
         };
         Ok(Self {
             listener,
@@ -93,22 +111,49 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(Arc::clone(&self.notifier).run(stop_rx.clone()));
+        // Tenant templates need the sandbox: say so at start-up, not at the first mail.
+        let sandbox = self.state.sandbox.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sandbox.check().await {
+                tracing::error!(error = %e, "tenant message templates cannot be rendered");
+            }
+        });
         let scheduler = Arc::new(Scheduler::new(JobContext {
             store: self.state.store.clone(),
             clock: Arc::clone(&self.state.clock),
             config: Arc::clone(&self.state.config),
         }));
         let metrics = crate::ops::metrics::spawn(&self.state, stop_rx.clone()).await?;
+        let clock_check = tokio::spawn(crate::ops::clock_sync::run(
+            self.state.clock_status.clone(),
+            self.state.config.readiness.clone(),
+            Arc::new(genkan_core::SystemClock),
+            stop_rx.clone(),
+        ));
         let jobs = tokio::spawn(scheduler.run(stop_rx));
         let app = routes::router(self.state.clone());
         serve(&self.state.config, self.listener, app, shutdown).await?;
         let _ = stop_tx.send(true);
         let _ = worker.await;
         let _ = jobs.await;
+        let _ = clock_check.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }
         Ok(())
+    }
+
+    /// Serves HTTP only, until `shutdown` completes: no notification worker, no
+    /// scheduled jobs (auto check-out, reminders, no-shows, backups, …) and no metrics
+    /// listener, so nothing but the requests themselves reads or changes the data.
+    /// For benchmarks that measure requests alone; alerts queued by requests stay
+    /// queued. A server in service runs [`Self::run_until_stopped`].
+    pub async fn run_without_background_jobs(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = routes::router(self.state.clone());
+        serve(&self.state.config, self.listener, app, shutdown).await
     }
 }
 

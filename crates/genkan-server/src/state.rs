@@ -7,6 +7,7 @@ use genkan_core::Clock;
 use genkan_store::Store;
 
 use crate::config::Config;
+use crate::notify::sandbox::Sandbox;
 use crate::passwords::Passwords;
 use crate::ratelimit::Limits;
 use crate::request::TrustedProxies;
@@ -26,6 +27,10 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// Proxies whose forwarding headers are believed.
     pub trusted: TrustedProxies,
+    /// The latest check of the system clock against NTP time.
+    pub clock_status: crate::ops::clock_sync::ClockStatus,
+    /// Where tenant-authored message templates render (shared with the outbox worker).
+    pub sandbox: Sandbox,
 }
 
 impl FromRef<AppState> for TrustedProxies {

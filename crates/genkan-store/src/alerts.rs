@@ -1,11 +1,16 @@
 //! Who is told what, decided inside the transaction of the event: arrival alerts go
 //! to the host (or their delegate when the host is away), every configured channel
-//! of the tenant and the site's reception contacts; personal notices (no-show,
-//! failed invitation) go to the host's own channels; reminders go to visitors.
+//! of the tenant and the site's reception contacts, and the check-in learns whom they
+//! can actually reach ([`Reach`]: only channels this server delivers count); personal
+//! notices (no-show, failed invitation) go to the host's own channels; reminders go
+//! to visitors.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::id::{AppointmentId, MessageId, SiteId, TenantId, UserId, VisitId, VisitorId};
 use genkan_core::notification::{Channel, MessageKind};
+use genkan_core::reach::{Audience, Deliverable, Reach, Target};
 use genkan_core::tenant::TimeZone;
 use genkan_core::text::Locale;
 use rusqlite::{Connection, OptionalExtension as _, params};
@@ -106,15 +111,16 @@ fn recipient(
     )
 }
 
-/// Queues every alert of an arrival; returns how many.
-pub(crate) fn queue_arrival(
+/// One alert of an arrival: channel, recipient, language and whom it is meant for.
+type Queued = (Channel, String, Locale, Audience);
+
+/// Every alert an arrival at `subject` calls for, by the tenant's and site's settings
+/// (whether the server can deliver them is [`Reach::of`]'s question).
+fn arrival_targets(
     conn: &Connection,
-    keys: &KeyRing,
     tenant: TenantId,
-    subject: ArrivalSubject,
-    visit_id: VisitId,
-    at: DateTime<Utc>,
-) -> StoreResult<usize> {
+    subject: &ArrivalSubject,
+) -> StoreResult<(Vec<Queued>, Locale)> {
     let flags = tenant_flags(conn, tenant)?;
     let person = recipient(conn, tenant, subject.host_id, flags.default_locale)?;
     let (alert_emails, alert_channel, site_webhook): (String, String, bool) = conn
@@ -127,38 +133,29 @@ pub(crate) fn queue_arrival(
         })
         .optional()?
         .unwrap_or_default();
-    let base = NewMessage {
-        tenant_id: Some(tenant),
-        kind: MessageKind::HostArrival,
-        channel: Channel::Email,
-        recipient: String::new(),
-        locale: flags.default_locale,
-        appointment_id: subject.appointment_id,
-        visitor_id: subject.visitor_id,
-        visit_id: Some(visit_id),
-        user_id: None,
-        secret_payload: None,
-        at,
-    };
-    let mut queued = Vec::<(Channel, String, Locale)>::new();
+    let mut queued = Vec::<Queued>::new();
     let bot = flags.has("slack_bot");
+    let host = Audience::Host;
     if let Some(p) = &person {
         if flags.notify_email {
-            queued.push((Channel::Email, p.email.clone(), p.locale));
+            queued.push((Channel::Email, p.email.clone(), p.locale, host));
         }
         if flags.notify_slack && bot {
-            queued.push((Channel::Slack, format!("dm:{}", p.email), p.locale));
+            queued.push((Channel::Slack, format!("dm:{}", p.email), p.locale, host));
         }
     }
+    // The tenant's (or site's) arrival channels are where its hosts are told.
     if flags.notify_slack {
         if site_webhook {
+            let site = format!("site:{}", subject.site_id);
+            queued.push((Channel::Slack, site, flags.default_locale, host));
+        } else if flags.slack_webhook {
             queued.push((
                 Channel::Slack,
-                format!("site:{}", subject.site_id),
+                "tenant".to_owned(),
                 flags.default_locale,
+                host,
             ));
-        } else if flags.slack_webhook {
-            queued.push((Channel::Slack, "tenant".to_owned(), flags.default_locale));
         }
     }
     for (name, channel) in [
@@ -167,16 +164,21 @@ pub(crate) fn queue_arrival(
         ("webhook", Channel::Webhook),
     ] {
         if flags.has(name) {
-            queued.push((channel, "tenant".to_owned(), flags.default_locale));
+            queued.push((channel, "tenant".to_owned(), flags.default_locale, host));
         }
     }
     // Reception contacts of the site are always alerted too.
     for email in parse_contacts(&alert_emails) {
         if !queued
             .iter()
-            .any(|(c, r, _)| *c == Channel::Email && r.eq_ignore_ascii_case(&email))
+            .any(|(c, r, _, _)| *c == Channel::Email && r.eq_ignore_ascii_case(&email))
         {
-            queued.push((Channel::Email, email, flags.default_locale));
+            queued.push((
+                Channel::Email,
+                email,
+                flags.default_locale,
+                Audience::Reception,
+            ));
         }
     }
     if bot && !alert_channel.trim().is_empty() {
@@ -184,9 +186,70 @@ pub(crate) fn queue_arrival(
             Channel::Slack,
             format!("channel:{}", alert_channel.trim()),
             flags.default_locale,
+            Audience::Reception,
         ));
     }
-    for (channel, recipient, locale) in &queued {
+    Ok((queued, flags.default_locale))
+}
+
+/// Whom `queued` reaches when the server delivers `deliverable`.
+fn reach_of(queued: &[Queued], deliverable: Deliverable) -> Reach {
+    let targets: Vec<Target> = queued
+        .iter()
+        .map(|(channel, recipient, _, audience)| Target {
+            channel: *channel,
+            audience: *audience,
+            // A Slack direct message is found by the person's address.
+            addressed: !recipient.trim().is_empty() && recipient.trim() != "dm:",
+        })
+        .collect();
+    Reach::of(&targets, deliverable)
+}
+
+/// Whom an arrival of `host`'s visitor at `site` would reach now (for rosters).
+pub(crate) fn arrival_reach(
+    conn: &Connection,
+    tenant: TenantId,
+    host: UserId,
+    site: SiteId,
+    deliverable: Deliverable,
+) -> StoreResult<Reach> {
+    let subject = ArrivalSubject {
+        host_id: host,
+        site_id: site,
+        appointment_id: None,
+        visitor_id: None,
+    };
+    let (queued, _) = arrival_targets(conn, tenant, &subject)?;
+    Ok(reach_of(&queued, deliverable))
+}
+
+/// Queues every alert of an arrival; returns whom they reach when the server
+/// delivers `deliverable` (what the kiosk may tell the visitor).
+pub(crate) fn queue_arrival(
+    conn: &Connection,
+    keys: &KeyRing,
+    tenant: TenantId,
+    subject: ArrivalSubject,
+    visit_id: VisitId,
+    at: DateTime<Utc>,
+    deliverable: Deliverable,
+) -> StoreResult<Reach> {
+    let (queued, locale) = arrival_targets(conn, tenant, &subject)?;
+    let base = NewMessage {
+        tenant_id: Some(tenant),
+        kind: MessageKind::HostArrival,
+        channel: Channel::Email,
+        recipient: String::new(),
+        locale,
+        appointment_id: subject.appointment_id,
+        visitor_id: subject.visitor_id,
+        visit_id: Some(visit_id),
+        user_id: None,
+        secret_payload: None,
+        at,
+    };
+    for (channel, recipient, locale, _) in &queued {
         enqueue(
             conn,
             keys,
@@ -198,7 +261,45 @@ pub(crate) fn queue_arrival(
             },
         )?;
     }
-    Ok(queued.len())
+    Ok(reach_of(&queued, deliverable))
+}
+
+/// What this server delivers, as its configuration says (nothing until told): kept
+/// by the store so every transaction that alerts a host can say truthfully whether
+/// anyone will hear of it.
+#[derive(Debug, Default)]
+pub(crate) struct DeliverySetting(AtomicU8);
+
+impl DeliverySetting {
+    const EMAIL: u8 = 1;
+    const CHAT: u8 = 2;
+
+    fn set(&self, d: Deliverable) {
+        let bits = if d.email { Self::EMAIL } else { 0 } | if d.chat { Self::CHAT } else { 0 };
+        self.0.store(bits, Ordering::Release);
+    }
+
+    pub(crate) fn get(&self) -> Deliverable {
+        let bits = self.0.load(Ordering::Acquire);
+        Deliverable {
+            email: bits & Self::EMAIL != 0,
+            chat: bits & Self::CHAT != 0,
+        }
+    }
+}
+
+impl Store {
+    /// Tells the store which channels this server delivers (from its configuration):
+    /// check-ins then answer `host_notified` truthfully. Until called, nothing counts
+    /// as delivered.
+    pub fn set_deliverable(&self, deliverable: Deliverable) {
+        self.delivery.set(deliverable);
+    }
+
+    /// The channels this server delivers, as last set.
+    pub fn deliverable(&self) -> Deliverable {
+        self.delivery.get()
+    }
 }
 
 /// The e-mail addresses of a site's contact list (one per line or comma-separated).

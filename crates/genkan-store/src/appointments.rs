@@ -219,12 +219,9 @@ pub(crate) fn issue_pass(
             break (PassToken::generate(&mut rng), code, code_hash);
         }
     };
-    // The offline roster's digest of the code (see `roster`): never the code itself.
-    let roster_code = crate::roster::roster_code_hash(conn, keys, tenant, &code)?;
     conn.prepare_cached(
-        "INSERT INTO passes (tenant_id, visitor_id, site_id, token_hash, code_hash, valid_from, valid_until, created_at,
-            roster_code_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO passes (tenant_id, visitor_id, site_id, token_hash, code_hash, valid_from, valid_until, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         tenant.get(),
@@ -235,7 +232,6 @@ pub(crate) fn issue_pass(
         ts(validity.0),
         ts(validity.1),
         ts(now),
-        roster_code.0.as_slice(),
     ])?;
     Ok(IssuedPass {
         visitor_id: visitor,

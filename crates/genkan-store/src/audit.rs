@@ -17,7 +17,7 @@ use crate::sql::{optional, ts};
 pub struct AuditCtx {
     /// The tenant acted in (`None` for operator/system actions).
     pub tenant_id: Option<TenantId>,
-    /// `user`, `kiosk`, `token`, `system` or `anonymous`.
+    /// `user`, `kiosk`, `token`, `system`, `operator` or `anonymous`.
     pub actor_kind: &'static str,
     /// The actor's id.
     pub actor_id: Option<i64>,
@@ -39,6 +39,15 @@ impl AuditCtx {
             ip: None,
             request_id: None,
             at,
+        }
+    }
+
+    /// An action by the operator on the command line (`genkan tenant end`, …),
+    /// carried out by the running server or, when none runs, by the command itself.
+    pub fn operator(tenant_id: Option<TenantId>, at: DateTime<Utc>) -> Self {
+        Self {
+            actor_kind: "operator",
+            ..Self::system(tenant_id, at)
         }
     }
 

@@ -145,7 +145,7 @@ pub fn chain_heads(conn: &Connection) -> StoreResult<Vec<ChainHead>> {
 }
 
 /// Heads recorded outside the database, and where they came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Anchor {
     /// Where they were read (a manifest's path, a file given by the operator).
     pub source: String,

@@ -1,9 +1,9 @@
-//! Reading a tenant's audit log: search by person, action and time, newest first,
+//! Reading a tenant's audit log: search by person, kiosk, action and time, newest first,
 //! paged by key (time, id), and a streaming walk for CSV export. Nothing here (or
 //! anywhere) deletes or edits a row.
 
 use chrono::{DateTime, Utc};
-use genkan_core::id::{TenantId, UserId};
+use genkan_core::id::{KioskId, TenantId, UserId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 use serde::Serialize;
@@ -17,6 +17,8 @@ use crate::sql::{get_ts, ts};
 pub struct AuditFilter {
     /// Rows where this user acted or was acted on.
     pub person: Option<UserId>,
+    /// Rows where this kiosk (device) acted or was acted on.
+    pub kiosk: Option<KioskId>,
     /// Rows whose action starts with this (e.g. `auth.` or `user.invite`).
     pub action: Option<String>,
     /// From this instant (inclusive).
@@ -32,7 +34,7 @@ pub struct AuditRow {
     pub id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// `user`, `token`, `kiosk`, `system` or `anonymous`.
+    /// `user`, `token`, `kiosk`, `system`, `operator` or `anonymous`.
     pub actor_kind: String,
     /// The actor's id.
     pub actor_id: Option<i64>,
@@ -105,6 +107,18 @@ fn query(
             &mut sql,
             " OR (a.target_kind = 'user' AND a.target_id = ?))",
             Value::Text(p.to_string()),
+        );
+    }
+    if let Some(k) = filter.kiosk {
+        push(
+            &mut sql,
+            " AND ((a.actor_kind = 'kiosk' AND a.actor_id = ?)",
+            Value::Integer(k.get()),
+        );
+        push(
+            &mut sql,
+            " OR (a.target_kind = 'kiosk' AND a.target_id = ?))",
+            Value::Text(k.to_string()),
         );
     }
     if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {

@@ -5,6 +5,7 @@ use chrono::Duration;
 use genkan_core::appointment::{PassPolicy, Visitor, pass_validity};
 use genkan_core::audit::Outcome;
 use genkan_core::id::{AppointmentId, SiteId, TenantId, UserId, VisitId, VisitorId};
+use genkan_core::reach::{Deliverable, Reach};
 use genkan_core::visit::{CheckInMethod, decide_check_in};
 use genkan_core::wire::v1::ErrorCode;
 use rusqlite::params;
@@ -19,14 +20,16 @@ use crate::sql::ts;
 use crate::tenants::site_in;
 use crate::visits::{PassKey, find_pass, queue_arrival_alerts};
 
-/// Checks a visitor in by their current pass, wherever its site; returns the visit.
+/// Checks a visitor in by their current pass, wherever its site; returns the visit
+/// and whom its alerts reach when the server delivers `deliverable`.
 fn check_in_visitor(
     conn: &Tx<'_>,
     keys: &crate::KeyRing,
     tenant: TenantId,
     visitor: VisitorId,
     ctx: &AuditCtx,
-) -> StoreResult<Result<VisitId, ErrorCode>> {
+    deliverable: Deliverable,
+) -> StoreResult<Result<(VisitId, Reach), ErrorCode>> {
     let Some(pass) = find_pass(conn, tenant, PassKey::Visitor(visitor))? else {
         return Ok(Err(ErrorCode::NotFound));
     };
@@ -59,7 +62,7 @@ fn check_in_visitor(
         ts(ctx.at),
     ])?;
     let visit = VisitId(conn.last_insert_rowid());
-    queue_arrival_alerts(conn, keys, tenant, &pass, visit, ctx.at)?;
+    let reach = queue_arrival_alerts(conn, keys, tenant, &pass, visit, ctx.at, deliverable)?;
     append(
         conn,
         ctx,
@@ -69,7 +72,7 @@ fn check_in_visitor(
         Outcome::Ok,
         &json!({"pass_id": pass.id, "method": "manual"}),
     )?;
-    Ok(Ok(visit))
+    Ok(Ok((visit, reach)))
 }
 
 impl Store {
@@ -82,11 +85,13 @@ impl Store {
     ) -> StoreResult<Result<VisitId, ErrorCode>> {
         let keys = self.keys().clone();
         self.write(move |tx| {
-            let result = check_in_visitor(tx, &keys, tenant, visitor, &ctx)?;
+            // The desk has the visitor in front of it: whom the alert reaches is not shown.
+            let result =
+                check_in_visitor(tx, &keys, tenant, visitor, &ctx, Deliverable::default())?;
             if result.is_ok() {
                 tx.wake_outbox();
             }
-            Ok(result)
+            Ok(result.map(|(visit, _)| visit))
         })
         .await
     }
@@ -141,12 +146,29 @@ impl Store {
         ctx: AuditCtx,
     ) -> StoreResult<Result<VisitId, ErrorCode>> {
         let keys = self.keys().clone();
-        self.write(move |tx| walk_in_tx(tx, &keys, tenant, site, host, visitor, &ctx))
-            .await
+        self.write(move |tx| {
+            let result = walk_in_tx(
+                tx,
+                &keys,
+                tenant,
+                site,
+                host,
+                visitor,
+                &ctx,
+                Deliverable::default(),
+            )?;
+            Ok(result.map(|(visit, _)| visit))
+        })
+        .await
     }
 }
 
-/// A walk-in inside the caller's transaction (the front desk's, or a kiosk's).
+/// A walk-in inside the caller's transaction (the front desk's, or a kiosk's); the
+/// visit and whom its alerts reach when the server delivers `deliverable`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one walk-in's facts, all needed in the transaction"
+)]
 pub(crate) fn walk_in_tx(
     tx: &crate::conn::writer::Tx<'_>,
     keys: &crate::KeyRing,
@@ -155,7 +177,8 @@ pub(crate) fn walk_in_tx(
     host: UserId,
     visitor: Visitor,
     ctx: &AuditCtx,
-) -> StoreResult<Result<VisitId, ErrorCode>> {
+    deliverable: Deliverable,
+) -> StoreResult<Result<(VisitId, Reach), ErrorCode>> {
     let Some(site) = site_in(tx, tenant, site)? else {
         return Ok(Err(ErrorCode::Validation));
     };
@@ -201,7 +224,7 @@ pub(crate) fn walk_in_tx(
         Outcome::Ok,
         &json!({}),
     )?;
-    let result = check_in_visitor(tx, keys, tenant, issued.visitor_id, ctx)?;
+    let result = check_in_visitor(tx, keys, tenant, issued.visitor_id, ctx, deliverable)?;
     tx.wake_outbox();
     Ok(result)
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use genkan_core::access::Visibility;
-use genkan_core::id::{SiteId, TenantId, UserId, VisitId};
+use genkan_core::id::{KioskId, SiteId, TenantId, UserId, VisitId};
 use genkan_core::search;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension as _, params_from_iter};
@@ -24,6 +24,8 @@ pub struct VisitFilter {
     pub site: Option<SiteId>,
     /// One host.
     pub host: Option<UserId>,
+    /// Arrivals recorded by one kiosk (device).
+    pub kiosk: Option<KioskId>,
     /// `inside` or `checked_out`.
     pub status: Option<String>,
     /// Part of the visitor's name.
@@ -61,6 +63,9 @@ impl Store {
             }
             if let Some(s) = filter.site {
                 push(" AND vi.site_id = ?", s.get().into());
+            }
+            if let Some(k) = filter.kiosk {
+                push(" AND vi.kiosk_id = ?", k.get().into());
             }
             if let Some(f) = filter.from {
                 push(" AND vi.checked_in_at >= ?", ts(f).into());

@@ -4,6 +4,7 @@
 
 use genkan_core::appointment::Visitor;
 use genkan_core::id::{UserId, VisitId};
+use genkan_core::reach::Reach;
 use genkan_core::search;
 use genkan_core::tenant::TimeZone;
 use genkan_core::wire::v1::{CheckInResponse, ErrorCode, HostMatch};
@@ -27,8 +28,12 @@ pub fn host_query_ok(query: &str) -> bool {
     search::compact(query).chars().count() >= HOST_QUERY_MIN_CHARS
 }
 
-/// The kiosk's answer about a visit it just opened.
-fn check_in_response(conn: &Connection, visit: VisitId) -> StoreResult<CheckInResponse> {
+/// The kiosk's answer about a visit it just opened, whose alerts reach `reach`.
+fn check_in_response(
+    conn: &Connection,
+    visit: VisitId,
+    reach: Reach,
+) -> StoreResult<CheckInResponse> {
     Ok(conn.query_row(
         "SELECT v.name, v.company, v.locale, u.display_name, s.name, s.time_zone, vi.checked_in_at
          FROM visits vi JOIN visitors v ON v.id = vi.visitor_id JOIN users u ON u.id = vi.host_id
@@ -46,7 +51,8 @@ fn check_in_response(conn: &Connection, visit: VisitId) -> StoreResult<CheckInRe
                 checked_in_at: TimeZone::parse(&zone)
                     .unwrap_or_default()
                     .format(get_ts(r, 6)?),
-                host_notified: true,
+                host_notified: reach.host,
+                reception_notified: reach.reception,
             })
         },
     )?)
@@ -98,6 +104,7 @@ impl Store {
         ctx: AuditCtx,
     ) -> StoreResult<Result<CheckInResponse, ErrorCode>> {
         let keys = self.keys().clone();
+        let deliverable = self.deliverable();
         self.write(move |tx| {
             if !kiosk_active(tx, &kiosk, ctx.at)? {
                 return Ok(Err(ErrorCode::KioskRevoked));
@@ -114,11 +121,12 @@ impl Store {
                 host,
                 visitor,
                 &ctx,
+                deliverable,
             )? {
-                Ok(visit) => {
+                Ok((visit, reach)) => {
                     tx.prepare_cached("UPDATE visits SET kiosk_id = ?1 WHERE id = ?2")?
                         .execute(params![kiosk.kiosk_id.get(), visit.get()])?;
-                    Ok(check_in_response(tx, visit)?)
+                    Ok(check_in_response(tx, visit, reach)?)
                 }
                 Err(code) => Err(code),
             };

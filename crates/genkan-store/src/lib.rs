@@ -136,6 +136,8 @@ pub struct Store {
     path: Arc<PathBuf>,
     kiosk_cache: Arc<kiosks::AuthCache>,
     read_only: Arc<lifecycle::ReadOnlyCache>,
+    delivery: Arc<alerts::DeliverySetting>,
+    code_lookups: Arc<std::sync::atomic::AtomicU64>,
     _checkpointer: Arc<Checkpointer>,
 }
 
@@ -162,6 +164,8 @@ impl Store {
             path: Arc::new(config.path),
             kiosk_cache: Arc::new(kiosks::AuthCache::default()),
             read_only: Arc::new(lifecycle::ReadOnlyCache::default()),
+            delivery: Arc::new(alerts::DeliverySetting::default()),
+            code_lookups: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             _checkpointer: Arc::new(checkpointer),
         })
     }

@@ -53,6 +53,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/0008_api_tokens.sql"),
     ),
     (
+        9,
+        "0009_kiosk_trust",
+        include_str!("../../../migrations/0009_kiosk_trust.sql"),
+    ),
+    (
+        10,
+        "0010_device_search",
+        include_str!("../../../migrations/0010_device_search.sql"),
+    ),
+    (
         11,
         "0011_keyed_audit",
         include_str!("../../../migrations/0011_keyed_audit.sql"),
@@ -125,6 +135,51 @@ mod tests {
             )
             .unwrap();
         assert!(tables >= 10);
+    }
+
+    #[test]
+    fn migration_9_wipes_the_roster_keys_and_code_digests_kiosks_were_given() {
+        let conn = Connection::open_in_memory().unwrap();
+        for (version, _, sql) in MIGRATIONS.iter().filter(|m| m.0 <= 8) {
+            conn.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO tenants (id, slug, name, created_at, roster_key)
+                 VALUES (1, 'acme', 'Acme', 't', x'5EC7E7000000');
+             INSERT INTO sites (id, tenant_id, name, created_at) VALUES (1, 1, 'HQ', 't');
+             INSERT INTO users (id, tenant_id, email, display_name, role, created_at)
+                 VALUES (1, 1, 'h@acme.example', 'Host', 'host', 't');
+             INSERT INTO appointments (id, tenant_id, site_id, host_id, starts_at, ends_at,
+                 valid_from, valid_until, created_at, updated_at)
+                 VALUES (1, 1, 1, 1, 't', 't', 't', 't', 't', 't');
+             INSERT INTO visitors (id, tenant_id, appointment_id, name, locale, created_at)
+                 VALUES (1, 1, 1, 'Visitor', 'ja', 't');
+             INSERT INTO passes (id, tenant_id, visitor_id, site_id, token_hash, code_hash,
+                 valid_from, valid_until, created_at, roster_code_hash)
+                 VALUES (1, 1, 1, 1, x'70', x'C0', 't', 't', 't', x'D16E57000000');",
+        )
+        .unwrap();
+        migrate(&conn, &key()).unwrap();
+        let columns = |table: &str| -> Vec<String> {
+            conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert!(!columns("tenants").contains(&"roster_key".to_owned()));
+        assert!(!columns("passes").contains(&"roster_code_hash".to_owned()));
+        let (token, code): (Vec<u8>, Vec<u8>) = conn
+            .query_row(
+                "SELECT token_hash, code_hash FROM passes WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((token, code), (vec![0x70], vec![0xC0]), "the passes stay");
+        assert!(columns("kiosk_roster_passes").contains(&"first_at".to_owned()));
     }
 
     #[test]

@@ -206,6 +206,7 @@ impl Store {
                 }
                 // Remembered kiosk answers only serve retries of the same scan.
                 tx.execute("DELETE FROM kiosk_requests WHERE created_at < ?1", [ts(now - Duration::days(2))])?;
+                crate::roster::forget_listings(tx, None, now)?;
                 Ok(done)
             })();
             tx.execute_batch("PRAGMA secure_delete = FAST")?;

@@ -44,13 +44,24 @@ pub fn account_name(organisation: &str, email: &str) -> String {
     )
 }
 
+/// Whether a sign-in attempt on an account is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Checked, and already counted as a failure; a right answer takes that back
+    /// ([`Store::take_back_attempt`]).
+    Admitted,
+    /// The account waits: the attempt is neither checked nor counted.
+    Waiting,
+}
+
 /// A sign-in failure to record.
 #[derive(Debug, Clone)]
 pub struct FailedAttempt {
     /// From [`account_name`].
     pub account: String,
-    /// `false` while the account was already waiting: the attempt was not checked
-    /// and does not make the wait longer.
+    /// Whether to count it now: `false` when it was counted when admitted, when the
+    /// account was waiting (not checked, so the wait does not grow), or when it may
+    /// not count (from outside the allowlist).
     pub counted: bool,
     /// Audit action (`auth.sign_in`, `auth.mfa`, …).
     pub action: &'static str,
@@ -186,8 +197,47 @@ impl Store {
         self.read(move |c| failures_in(c, &hash, now)).await
     }
 
-    /// Records a failed sign-in step: counts it against the account (unless it was
-    /// not even checked) and writes its one audit row, in one transaction.
+    /// Decides whether an attempt on `account` (from [`account_name`]) may be
+    /// checked and, if it may, counts it as a failure in the same writer
+    /// transaction, before anything is checked: of simultaneous attempts no more
+    /// get through than the account's throttle allows at that moment.
+    pub async fn admit_sign_in_attempt(
+        &self,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Admission> {
+        let hash = account_hash(self.keys(), account);
+        self.write(move |tx| {
+            if failures_in(tx, &hash, now)?.is_some_and(|f| f.blocked_until(now).is_some()) {
+                return Ok(Admission::Waiting);
+            }
+            count_failure(tx, &hash, now)?;
+            Ok(Admission::Admitted)
+        })
+        .await
+    }
+
+    /// Takes back the failure an admitted attempt was counted as, once it proved
+    /// right.
+    pub async fn take_back_attempt(&self, account: &str) -> StoreResult<()> {
+        let hash = account_hash(self.keys(), account);
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "UPDATE sign_in_failures SET failures = failures - 1
+                 WHERE account_hash = ?1 AND failures > 0",
+            )?
+            .execute([hash.as_slice()])?;
+            tx.prepare_cached(
+                "DELETE FROM sign_in_failures WHERE account_hash = ?1 AND failures <= 0",
+            )?
+            .execute([hash.as_slice()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a failed sign-in step: counts it against the account if asked to
+    /// and writes its one audit row, in one transaction.
     pub async fn record_failed_attempt(
         &self,
         attempt: FailedAttempt,

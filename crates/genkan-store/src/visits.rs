@@ -7,7 +7,9 @@ use genkan_core::audit::Outcome;
 use genkan_core::id::{
     AppointmentId, KioskId, PassId, SiteId, TenantId, UserId, VisitId, VisitorId,
 };
+use genkan_core::offline::{ReplayRefusal, decide_replay, within_replay_window};
 use genkan_core::pass::{PassHash, Validity};
+use genkan_core::reach::{Deliverable, Reach};
 use genkan_core::tenant::TimeZone;
 use genkan_core::text::Locale;
 use genkan_core::visit::{CheckInMethod, PassState, decide_check_in, decide_check_out};
@@ -42,7 +44,8 @@ pub struct Presented {
     pub request_id: String,
     /// The pass.
     pub key: PassKey,
-    /// For journal replays: when the kiosk verified the pass offline.
+    /// For journal replays: when the kiosk verified the pass offline (held to
+    /// [`decide_replay`]; check-outs are never replayed).
     pub offline_at: Option<DateTime<Utc>>,
 }
 
@@ -215,9 +218,43 @@ fn refuse<T: Serialize>(
     Ok(answer)
 }
 
+/// Refuses a journal replay (`replay_refused`), with the reason in the audit log.
+fn refuse_replay<T: Serialize>(
+    conn: &Tx<'_>,
+    kiosk: &KioskAuth,
+    key: &str,
+    ctx: &AuditCtx,
+    refusal: ReplayRefusal,
+    pass: Option<PassId>,
+) -> StoreResult<Result<T, ErrorCode>> {
+    let code = ErrorCode::ReplayRefused;
+    let answer = Err(code);
+    remember::<T>(conn, kiosk, key, &answer, ctx.at)?;
+    append(
+        conn,
+        ctx,
+        "visit.replay",
+        "pass",
+        pass.map(|p| p.to_string()),
+        Outcome::Denied,
+        &json!({"code": code, "reason": refusal.as_str()}),
+    )?;
+    Ok(answer)
+}
+
+/// Counts a lookup by typed code.
+fn count_lookup(counter: &std::sync::atomic::AtomicU64, key: PassKey) {
+    if matches!(key, PassKey::Code(_)) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Store {
     /// Checks a visitor in: validates the pass, opens the visit and queues the host
     /// alerts in one transaction. A repeated `request_id` gets the first answer again.
+    /// A journal replay (`offline_at` given) is held to [`decide_replay`]: only a pass
+    /// a roster issued to this kiosk listed, at a time that roster allows.
+    /// `host_notified`/`reception_notified` say whom the alerts can actually reach.
     pub async fn check_in(
         &self,
         kiosk: KioskAuth,
@@ -225,6 +262,8 @@ impl Store {
         ctx: AuditCtx,
     ) -> StoreResult<Result<CheckInResponse, ErrorCode>> {
         let keys = self.keys().clone();
+        let deliverable = self.deliverable();
+        let lookups = std::sync::Arc::clone(&self.code_lookups);
         self.write(move |tx| {
             if !kiosk_active(tx, &kiosk, ctx.at)? {
                 return Ok(Err(ErrorCode::KioskRevoked));
@@ -234,10 +273,30 @@ impl Store {
                 return Ok(answer);
             }
             const ACTION: &str = "visit.check_in";
+            if let Some(offline_at) = presented.offline_at
+                && let Err(refusal) = within_replay_window(offline_at, ctx.at)
+            {
+                return refuse_replay(tx, &kiosk, &key, &ctx, refusal, None);
+            }
+            count_lookup(&lookups, presented.key);
             let Some(pass) = find_pass(tx, kiosk.tenant_id, presented.key)? else {
+                if presented.offline_at.is_some() {
+                    return refuse_replay(tx, &kiosk, &key, &ctx, ReplayRefusal::NotListed, None);
+                }
                 return refuse(tx, &kiosk, &key, &ctx, ACTION, ErrorCode::PassUnknown, None);
             };
-            let arrived_at = presented.offline_at.unwrap_or(ctx.at);
+            let arrived_at = match presented.offline_at {
+                None => ctx.at,
+                Some(offline_at) => {
+                    let listed = crate::roster::listing(tx, kiosk.kiosk_id, pass.id)?;
+                    match decide_replay(offline_at, ctx.at, listed, pass.state.validity) {
+                        Ok(at) => at,
+                        Err(refusal) => {
+                            return refuse_replay(tx, &kiosk, &key, &ctx, refusal, Some(pass.id));
+                        }
+                    }
+                }
+            };
             if let Err(refusal) = decide_check_in(&pass.state, kiosk.site_id, arrived_at) {
                 return refuse(tx, &kiosk, &key, &ctx, ACTION, refusal.code(), Some(pass.id));
             }
@@ -265,7 +324,7 @@ impl Store {
                 ts(ctx.at),
             ])?;
             let visit_id = VisitId(tx.last_insert_rowid());
-            queue_arrival_alerts(tx, &keys, kiosk.tenant_id, &pass, visit_id, ctx.at)?;
+            let reach = queue_arrival_alerts(tx, &keys, kiosk.tenant_id, &pass, visit_id, ctx.at, deliverable)?;
             let answer = Ok(CheckInResponse {
                 visit_id: visit_id.get(),
                 visitor_name: pass.visitor_name.clone(),
@@ -274,15 +333,24 @@ impl Store {
                 host_name: pass.host_name.clone(),
                 site_name: pass.site_name.clone(),
                 checked_in_at: pass.time_zone.format(arrived_at),
-                host_notified: true,
+                host_notified: reach.host,
+                reception_notified: reach.reception,
             });
             remember(tx, &kiosk, &key, &answer, ctx.at)?;
             append(tx, &ctx, ACTION, "visit", Some(visit_id.to_string()), Outcome::Ok,
-                &json!({"pass_id": pass.id, "method": method.as_str()}))?;
+                &json!({"pass_id": pass.id, "method": method.as_str(),
+                        "host_notified": reach.host, "reception_notified": reach.reception}))?;
             tx.wake_outbox();
             Ok(answer)
         })
         .await
+    }
+
+    /// How many typed codes were looked up since the store opened (each check-in or
+    /// check-out by code that got past the server's limits): what an attacker with a
+    /// kiosk's credential actually got to try.
+    pub fn code_lookups(&self) -> u64 {
+        self.code_lookups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Checks a visitor out with their pass.
@@ -292,6 +360,7 @@ impl Store {
         presented: Presented,
         ctx: AuditCtx,
     ) -> StoreResult<Result<CheckOutResponse, ErrorCode>> {
+        let lookups = std::sync::Arc::clone(&self.code_lookups);
         self.write(move |tx| {
             if !kiosk_active(tx, &kiosk, ctx.at)? {
                 return Ok(Err(ErrorCode::KioskRevoked));
@@ -301,6 +370,11 @@ impl Store {
                 return Ok(answer);
             }
             const ACTION: &str = "visit.check_out";
+            // Kiosks journal check-ins only: a back-dated check-out is never a replay.
+            if presented.offline_at.is_some() {
+                return refuse_replay(tx, &kiosk, &key, &ctx, ReplayRefusal::NotListed, None);
+            }
+            count_lookup(&lookups, presented.key);
             let Some(pass) = find_pass(tx, kiosk.tenant_id, presented.key)? else {
                 return refuse(tx, &kiosk, &key, &ctx, ACTION, ErrorCode::PassUnknown, None);
             };
@@ -315,7 +389,7 @@ impl Store {
                     Some(pass.id),
                 );
             }
-            let left_at = presented.offline_at.unwrap_or(ctx.at);
+            let left_at = ctx.at;
             let visit_id: i64 = tx
                 .prepare_cached(
                     "UPDATE visits SET status = 'checked_out', checked_out_at = ?1
@@ -375,7 +449,8 @@ impl Store {
 }
 
 /// Queues the arrival alerts of a visit: the host (or their delegate), the tenant's
-/// channels and the site's reception contacts (see [`crate::alerts`]).
+/// channels and the site's reception contacts (see [`crate::alerts`]); returns whom
+/// they reach.
 pub(crate) fn queue_arrival_alerts(
     conn: &Connection,
     keys: &crate::KeyRing,
@@ -383,7 +458,8 @@ pub(crate) fn queue_arrival_alerts(
     pass: &PassRow,
     visit_id: VisitId,
     at: DateTime<Utc>,
-) -> StoreResult<()> {
+    deliverable: Deliverable,
+) -> StoreResult<Reach> {
     crate::alerts::queue_arrival(
         conn,
         keys,
@@ -396,8 +472,8 @@ pub(crate) fn queue_arrival_alerts(
         },
         visit_id,
         at,
-    )?;
-    Ok(())
+        deliverable,
+    )
 }
 
 /// A visit as listed.

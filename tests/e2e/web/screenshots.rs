@@ -246,9 +246,7 @@ async fn the_main_pages_render_cleanly_in_japanese_and_english_and_are_saved_as_
         site: "東京本社",
         admin: "山田 花子",
     };
-    let Some(app) = WebApp::start_named("minato", &names).await else {
-        return;
-    };
+    let app = WebApp::start_named("minato", &names).await;
     let scene = morning(&app).await;
 
     let ja = app.browser("ja").await;

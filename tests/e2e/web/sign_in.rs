@@ -30,9 +30,7 @@ async fn dashboard_with_cookie(base: &str, session: &str) -> (StatusCode, String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_from_tenant_create_signs_in_and_signing_out_ends_the_session() {
-    let Some(app) = WebApp::start("acme").await else {
-        return;
-    };
+    let app = WebApp::start("acme").await;
     let browser = app.browser("ja").await;
 
     // The sign-in page follows the browser's language.
@@ -88,9 +86,7 @@ async fn the_admin_from_tenant_create_signs_in_and_signing_out_ends_the_session(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_shows_the_generic_error_and_opens_no_session() {
-    let Some(app) = WebApp::start("acme").await else {
-        return;
-    };
+    let app = WebApp::start("acme").await;
     let browser = app.browser("en").await;
     let generic = "The organisation ID, e-mail address or password is not correct.";
 

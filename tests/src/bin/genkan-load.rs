@@ -2,6 +2,7 @@
 //! fresh passes through the admin API, then sends check-ins either as fast as
 //! `--concurrency` clients can (closed loop) or at a fixed `--rate` (open loop,
 //! latency measured from each request's scheduled time, so a stall is not hidden).
+//! `--passes N` caps the passes prepared (a closed loop then ends when they run out).
 #![expect(
     clippy::unwrap_used,
     reason = "a benchmark tool that fails should fail loudly"
@@ -23,6 +24,7 @@ struct Args {
     rate: u64,
     duration: u64,
     concurrency: usize,
+    passes: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -33,6 +35,7 @@ fn parse_args() -> Args {
         rate: 0,
         duration: 10,
         concurrency: 64,
+        passes: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,8 +47,9 @@ fn parse_args() -> Args {
             "--rate" => a.rate = value().parse().unwrap(),
             "--duration" => a.duration = value().parse().unwrap(),
             "--concurrency" => a.concurrency = value().parse().unwrap(),
+            "--passes" => a.passes = Some(value().parse().unwrap()),
             other => panic!(
-                "unknown flag {other}; flags: --url --token --kiosks --rate --duration --concurrency"
+                "unknown flag {other}; flags: --url --token --kiosks --rate --duration --concurrency --passes"
             ),
         }
     }
@@ -210,11 +214,10 @@ async fn main() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let needed = if a.rate > 0 {
-        (a.rate * a.duration) as usize + 100
-    } else {
-        // Closed loop: enough for ~12,000 check-ins/s over the duration.
-        (12_000 * a.duration) as usize
+    let needed = match (a.passes, a.rate) {
+        (Some(n), _) => n,
+        (None, 0) => (12_000 * a.duration) as usize, // closed loop: ~12,000 check-ins/s
+        (None, rate) => (rate * a.duration) as usize + 100,
     };
     eprintln!("preparing {} kiosks and {needed} passes…", a.kiosks);
     let kiosks = Arc::new(make_kiosks(&http, &a).await);
@@ -263,7 +266,7 @@ async fn main() {
         }
     } else {
         let interval = Duration::from_nanos(1_000_000_000u64.checked_div(a.rate).unwrap_or(1));
-        let total = (a.rate * a.duration) as usize;
+        let total = ((a.rate * a.duration) as usize).min(tokens.len());
         for n in 0..total {
             let scheduled = start + interval * n as u32;
             tokio::time::sleep_until(scheduled.into()).await;

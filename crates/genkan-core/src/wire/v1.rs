@@ -27,6 +27,10 @@ pub enum ErrorCode {
     KioskRevoked,
     /// Too many requests; retry after the time given.
     RateLimited,
+    /// A journal replay the server does not accept: the pass was not in a roster
+    /// issued to this kiosk, or the claimed arrival time is outside what that roster,
+    /// the pass's validity and the replay window allow.
+    ReplayRefused,
     /// The request could not be read (bad JSON, bad token format, missing field).
     Malformed,
     /// Fields failed validation; see `fields`.
@@ -64,6 +68,7 @@ impl ErrorCode {
             Self::OtherSite => "other_site",
             Self::KioskRevoked => "kiosk_revoked",
             Self::RateLimited => "rate_limited",
+            Self::ReplayRefused => "replay_refused",
             Self::Malformed => "malformed",
             Self::Validation => "validation",
             Self::Unauthorized => "unauthorized",
@@ -146,11 +151,14 @@ pub struct PresentPass {
     /// The QR payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    /// The 8-digit fallback code.
+    /// The 8-digit fallback code. Checked by the server only: rosters carry no code
+    /// verifier, so a kiosk without its server cannot take codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// When the kiosk verified this pass while offline: the real arrival time
-    /// (RFC 3339). Only accepted for replays of the kiosk's journal.
+    /// (RFC 3339). Only in replays of the kiosk's journal, with `token_hash`; accepted
+    /// for a pass a roster issued to this kiosk listed, at a time that roster was
+    /// trusted and the pass valid, within the replay window (else `replay_refused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_at: Option<String>,
     /// For journal replays only (with `offline_at`): the roster's `token_hash` of the
@@ -185,8 +193,15 @@ pub struct CheckInResponse {
     pub site_name: String,
     /// Arrival time with the site's offset.
     pub checked_in_at: String,
-    /// The host alert was queued.
+    /// An alert to the host (or their delegate, or the arrival channels the tenant
+    /// set up) went out on a channel this server delivers. False when none could:
+    /// the kiosk then says so instead of "your host has been notified".
     pub host_notified: bool,
+    /// An alert to the site's reception contacts went out on a delivered channel
+    /// (what the kiosk says when the host could not be reached; false from servers
+    /// that predate it).
+    #[serde(default)]
+    pub reception_notified: bool,
 }
 
 /// Answer to a successful check-out.
@@ -274,13 +289,14 @@ pub struct ReplyPoll {
     pub reply: Option<HostReply>,
 }
 
-/// One pass in a kiosk's offline roster (only what verification needs).
+/// One pass in a kiosk's offline roster (only what verification needs). It holds no
+/// verifier of the 8-digit code: offline, only QR passes are taken, and a roster
+/// gives nothing that recovers a code or token faster than guessing online.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterPass {
-    /// Lowercase hex SHA-256 of the pass token (`PassToken::hash`).
+    /// Lowercase hex SHA-256 of the pass token (`PassToken::hash`; the token has 128
+    /// random bits, so the hash cannot be inverted).
     pub token_hash: String,
-    /// Lowercase hex SHA-256 of `code_salt` followed by the 8 code digits.
-    pub code_hash: String,
     /// How the kiosk greets the visitor.
     pub visitor_name: String,
     /// The host's display name.
@@ -291,15 +307,20 @@ pub struct RosterPass {
     pub valid_from: String,
     /// Validity end (RFC 3339).
     pub valid_until: String,
+    /// When the roster was made, an alert to this pass's host could go out on a
+    /// channel the server delivers: an offline welcome may say the host will be told
+    /// once the network is back (else it sends the visitor to the desk).
+    #[serde(default)]
+    pub host_reachable: bool,
 }
 
 /// `GET /api/kiosk/v1/roster`: passes valid today and tomorrow at the kiosk's site.
+/// The server records which passes each kiosk's rosters listed, and when: a journal
+/// replay is accepted only for those.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Roster {
     /// When the server made it (RFC 3339).
     pub generated_at: String,
-    /// Random salt of this roster's code hashes (hex).
-    pub code_salt: String,
     /// The passes.
     pub passes: Vec<RosterPass>,
 }
@@ -379,6 +400,7 @@ mod tests {
             ErrorCode::OtherSite,
             ErrorCode::KioskRevoked,
             ErrorCode::RateLimited,
+            ErrorCode::ReplayRefused,
             ErrorCode::Malformed,
         ] {
             let json = serde_json::to_string(&code).unwrap();
@@ -394,6 +416,31 @@ mod tests {
         let config: KioskConfig = serde_json::from_str(json).unwrap();
         assert_eq!(config.walk_in, WalkInOptions::default());
         assert!(!config.has_logo && config.accent_color.is_empty());
+    }
+
+    #[test]
+    fn rosters_carry_no_code_verifier_and_older_rosters_still_read() {
+        let roster = Roster {
+            generated_at: "2026-11-23T10:00:00+09:00".into(),
+            passes: vec![RosterPass {
+                token_hash: "ab".repeat(32),
+                visitor_name: "Sato Hanako".into(),
+                host_name: "Tanaka Ichiro".into(),
+                locale: "ja".into(),
+                valid_from: "2026-11-23T00:00:00+09:00".into(),
+                valid_until: "2026-11-24T00:00:00+09:00".into(),
+                host_reachable: true,
+            }],
+        };
+        let json = serde_json::to_string(&roster).unwrap();
+        assert!(!json.contains("code"), "{json}");
+        // A roster file written before codes left rosters: its code fields are dropped.
+        let old = r#"{"generated_at": "x", "code_salt": "0102", "passes": [{"token_hash": "ab",
+            "code_hash": "cd", "visitor_name": "A", "host_name": "B", "locale": "ja",
+            "valid_from": "f", "valid_until": "u"}]}"#;
+        let read: Roster = serde_json::from_str(old).unwrap();
+        assert!(!read.passes[0].host_reachable);
+        assert!(!serde_json::to_string(&read).unwrap().contains("code"));
     }
 
     #[test]

@@ -1,17 +1,25 @@
-//! The code pad: eight digits typed on screen, sent as a fallback code.
+//! The code pad: eight digits typed on screen, sent as a fallback code (online only:
+//! the server alone checks codes).
 
 use genkan_core::pass::FallbackCode;
 
-use super::{CODE_LEN, Effect, Reception, Screen};
+use super::{CODE_LEN, Effect, Problem, Reception, Screen};
 
 impl Reception {
-    /// Opens the code pad (from any screen but pairing and verifying).
+    /// Opens the code pad (from any screen but pairing and verifying). While the
+    /// server cannot be reached, says instead that codes need the connection: only the
+    /// server checks them, the kiosk holds nothing to check them against.
     pub fn open_code_entry(&mut self) {
         if matches!(self.screen, Screen::Pairing | Screen::Verifying) {
             return;
         }
         self.touch();
         self.code.clear();
+        if !self.online {
+            self.pending = None;
+            self.fail(Problem::CodeNeedsConnection);
+            return;
+        }
         self.go(Screen::CodeEntry);
     }
 

@@ -7,6 +7,7 @@ use genkan_core::wire::v1::{CheckInResponse, CheckOutResponse, ErrorBody, ErrorC
 use super::*;
 
 mod replies;
+mod truth;
 mod walk_ins;
 
 struct Kiosk {
@@ -90,6 +91,7 @@ fn checked_in(locale: &str) -> CheckInResponse {
         site_name: "Tokyo HQ".to_owned(),
         checked_in_at: "2026-11-23T10:00:00+09:00".to_owned(),
         host_notified: true,
+        reception_notified: true,
     }
 }
 
@@ -148,7 +150,7 @@ fn a_scanned_pass_is_sent_once_and_welcomes_the_visitor_in_their_language() {
     let greeting = k.reception.greeting().unwrap();
     assert_eq!(greeting.visitor_name, "Sato Hanako");
     assert_eq!(greeting.host_name, "Tanaka Ichiro");
-    assert!(greeting.host_notified);
+    assert_eq!(greeting.told, Told::Host);
 }
 
 #[test]

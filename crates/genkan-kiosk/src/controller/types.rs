@@ -1,6 +1,7 @@
 //! The vocabulary of the reception: screens, problems, answers and the effects asked of the network.
 
 use chrono::{DateTime, Utc};
+pub use genkan_core::reach::Told;
 use genkan_core::wire::v1::{
     CheckInResponse, CheckOutResponse, ErrorBody, ErrorCode, PresentPass, ReplyKind, WalkInRequest,
 };
@@ -94,6 +95,12 @@ pub enum Problem {
     KioskRevoked,
     /// Too many attempts in a short time.
     TooManyAttempts,
+    /// Too many walk-ins registered at this kiosk in a short time: the desk helps.
+    TooManyWalkIns,
+    /// A typed code while the server cannot be reached: codes are checked by the
+    /// server only (the kiosk holds nothing to check them against); the QR code still
+    /// works, or the reception desk helps.
+    CodeNeedsConnection,
     /// No answer from the server.
     Unreachable,
     /// The server answered with an error of its own.
@@ -111,7 +118,10 @@ impl Problem {
             ErrorCode::AlreadyInside => Self::AlreadyInside,
             ErrorCode::NotInside => Self::NotInside,
             // A malformed pass is, for the visitor, a pass we do not know.
-            ErrorCode::PassUnknown | ErrorCode::Malformed | ErrorCode::NotFound => Self::Unknown,
+            ErrorCode::PassUnknown
+            | ErrorCode::Malformed
+            | ErrorCode::NotFound
+            | ErrorCode::ReplayRefused => Self::Unknown,
             ErrorCode::KioskRevoked | ErrorCode::Unauthorized | ErrorCode::Forbidden => {
                 Self::KioskRevoked
             }
@@ -129,7 +139,16 @@ impl Problem {
     /// Whether sending the same request again may help (same request id: never a
     /// second visit).
     pub fn can_retry(self) -> bool {
-        matches!(self, Self::Unreachable | Self::ServerError)
+        matches!(
+            self,
+            Self::Unreachable | Self::ServerError | Self::CodeNeedsConnection
+        )
+    }
+
+    /// Whether the error screen offers the code pad (pointless while codes cannot be
+    /// checked).
+    pub fn offers_code_entry(self) -> bool {
+        !matches!(self, Self::CodeNeedsConnection | Self::TooManyWalkIns)
     }
 }
 
@@ -141,6 +160,8 @@ pub enum Answer {
     /// Checked in by the offline desk: verified against the roster and journaled; the
     /// host is alerted when the journal is replayed.
     OfflineCheckedIn(OfflineWelcome),
+    /// A typed code while the server cannot be reached: nothing was recorded.
+    CodeNeedsConnection,
     /// Checked out.
     CheckedOut(CheckOutResponse),
     /// A typed refusal.
@@ -162,6 +183,8 @@ pub struct OfflineWelcome {
     pub locale: String,
     /// The real arrival time, journaled.
     pub offline_at: DateTime<Utc>,
+    /// The roster said the host can be alerted (once the journal is replayed).
+    pub host_reachable: bool,
 }
 
 /// What the welcome screen says.
@@ -173,8 +196,9 @@ pub struct Greeting {
     pub visitor_company: Option<String>,
     /// The host's name.
     pub host_name: String,
-    /// Whether the host alert was queued.
-    pub host_notified: bool,
+    /// Who was told of the arrival (offline: who will be, once the network is back),
+    /// as the server found it: the host, only reception, or nobody (the desk).
+    pub told: Told,
     /// The visit on the server (none for an offline check-in, not sent yet).
     pub visit_id: Option<i64>,
     /// Checked in offline: the host is told once the network is back.

@@ -193,6 +193,7 @@ impl Reception {
         let issue = match code {
             ErrorCode::Validation | ErrorCode::Malformed => WalkInIssue::Check,
             ErrorCode::Forbidden => WalkInIssue::Closed,
+            ErrorCode::RateLimited => return self.fail(Problem::TooManyWalkIns),
             other => return self.fail(Problem::from_code(other)),
         };
         self.walk_in.issue = Some(issue);

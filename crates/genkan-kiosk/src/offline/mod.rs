@@ -1,6 +1,7 @@
-//! Reception without the server: the roster kept encrypted while online, check-ins
-//! verified against it and written to a durable journal while offline, and the
-//! journal replayed in order, idempotently, once the server is back.
+//! Reception without the server: the roster kept encrypted while online, scanned
+//! passes verified against it and written to a durable journal while offline, and the
+//! journal replayed in order, idempotently, once the server is back. Typed codes need
+//! the server: the roster holds nothing to check them against.
 //!
 //! - [`crypto`]: the at-rest key derived from the device credential.
 //! - [`roster`]: the roster, verification, the "used offline here" marks, its file.
@@ -20,12 +21,12 @@ pub(crate) mod testing;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use genkan_core::pass::{FallbackCode, PassToken};
+use genkan_core::pass::PassToken;
 use genkan_core::wire::v1::{ErrorBody, PresentPass, Roster};
 
 use crate::controller::{Answer, OfflineWelcome};
 use journal::{Journal, JournalEntry};
-use roster::{OfflineRefusal, Presented, RosterFile, RosterState};
+use roster::{OfflineRefusal, RosterFile, RosterState};
 
 /// The kiosk's offline desk: roster and journal in its config directory.
 #[derive(Debug)]
@@ -41,6 +42,9 @@ pub enum OfflineError {
     /// The roster refuses the pass.
     #[error("{0}")]
     Refused(OfflineRefusal),
+    /// A typed code: only the server can check one (rosters hold no code verifier).
+    #[error("typed codes need the server")]
+    CodeNeedsServer,
     /// The pass is neither a token nor a code.
     #[error("no token or code to verify")]
     NothingToVerify,
@@ -88,23 +92,19 @@ impl OfflineDesk {
         Ok(())
     }
 
-    /// Checks a visitor in without the server: verifies the pass against the roster,
-    /// journals the check-in (on disk before this returns) and marks the pass used
-    /// here. The journal keeps the request id of `pass`, so if the server did get the
-    /// original request after all, the replay gets that answer back, not a second visit.
+    /// Checks a visitor in without the server: verifies the scanned pass against the
+    /// roster, journals the check-in (on disk before this returns) and marks the pass
+    /// used here. The journal keeps the request id of `pass`, so if the server did get
+    /// the original request after all, the replay gets that answer back, not a second
+    /// visit. A typed code is refused: only the server checks codes.
     pub fn check_in(
         &mut self,
         pass: &PresentPass,
         now: DateTime<Utc>,
     ) -> Result<OfflineWelcome, OfflineError> {
-        let token = pass.token.as_deref().and_then(|t| PassToken::parse(t).ok());
-        let code = pass
-            .code
-            .as_deref()
-            .and_then(|c| FallbackCode::parse(c).ok());
-        let presented = match (&token, &code) {
-            (Some(token), _) => Presented::Token(token),
-            (None, Some(code)) => Presented::Code(code),
+        let token = match (pass.token.as_deref(), pass.code.as_deref()) {
+            (Some(text), _) => PassToken::parse(text).map_err(|_| OfflineError::NothingToVerify)?,
+            (None, Some(_)) => return Err(OfflineError::CodeNeedsServer),
             (None, None) => return Err(OfflineError::NothingToVerify),
         };
         let roster = self
@@ -112,7 +112,7 @@ impl OfflineDesk {
             .as_mut()
             .ok_or(OfflineError::Refused(OfflineRefusal::Unknown))?;
         let found = roster
-            .verify(presented, now)
+            .verify(&token, now)
             .map_err(OfflineError::Refused)?
             .clone();
         // The journal is the durable record of use: a mark lost in a crash between
@@ -139,6 +139,7 @@ impl OfflineDesk {
             host_name: found.host_name,
             locale: found.locale,
             offline_at: now,
+            host_reachable: found.host_reachable,
         })
     }
 
@@ -155,6 +156,10 @@ impl OfflineDesk {
                 request_id: None,
                 fields: Vec::new(),
             }),
+            Err(OfflineError::CodeNeedsServer) => {
+                tracing::info!(request_id = %pass.request_id, "a typed code needs the server");
+                Answer::CodeNeedsConnection
+            }
             Err(e) => {
                 tracing::error!(error = %e, "offline check-in impossible");
                 Answer::Unreachable(e.to_string())

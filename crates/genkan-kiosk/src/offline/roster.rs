@@ -1,6 +1,8 @@
 //! The offline roster as the kiosk keeps it: the server's [`Roster`], when it was
 //! fetched, and the passes already used offline on this kiosk; verification of a
-//! scanned token or typed code against it; and its encrypted file.
+//! scanned QR token against it; and its encrypted file. A roster holds no verifier of
+//! the 8-digit codes (a stolen kiosk would give them all away), so offline the kiosk
+//! takes QR passes only.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -8,7 +10,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
-use genkan_core::pass::{FallbackCode, PassToken};
+use genkan_core::pass::PassToken;
 use genkan_core::wire::v1::{ErrorCode, Roster, RosterPass};
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +18,9 @@ use super::crypto::AtRestKey;
 
 /// Name of the encrypted roster inside the kiosk's config directory.
 pub const FILE_NAME: &str = "roster.bin";
-/// A roster older than this is not trusted any more (its "tomorrow" has passed).
-pub const MAX_AGE: Duration = Duration::hours(48);
+/// A roster older than this is not trusted any more (its "tomorrow" has passed); the
+/// server refuses replays of arrivals later than this after the roster was issued.
+pub const MAX_AGE: Duration = genkan_core::offline::ROSTER_MAX_AGE;
 /// How long a pass used offline stays refused on this kiosk (at most until it
 /// expires): long enough for a day's visit, short enough for a period pass's next day.
 pub const USED_FOR: Duration = Duration::hours(12);
@@ -60,15 +63,6 @@ impl OfflineRefusal {
     }
 }
 
-/// How a visitor presents a pass offline.
-#[derive(Debug, Clone, Copy)]
-pub enum Presented<'a> {
-    /// A scanned QR token.
-    Token(&'a PassToken),
-    /// A typed code.
-    Code(&'a FallbackCode),
-}
-
 /// The roster with what this kiosk did with it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RosterState {
@@ -85,9 +79,7 @@ pub struct RosterState {
 
 #[derive(Debug, Clone, Default)]
 struct Index {
-    salt: Vec<u8>,
     by_token: HashMap<String, usize>,
-    by_code: HashMap<String, usize>,
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -119,17 +111,11 @@ impl RosterState {
     }
 
     fn reindex(&mut self) {
-        let mut index = Index {
-            salt: hex::decode(&self.roster.code_salt).unwrap_or_default(),
-            ..Index::default()
-        };
+        let mut index = Index::default();
         for (i, pass) in self.roster.passes.iter().enumerate() {
             index
                 .by_token
                 .insert(pass.token_hash.to_ascii_lowercase(), i);
-            if !pass.code_hash.is_empty() {
-                index.by_code.insert(pass.code_hash.to_ascii_lowercase(), i);
-            }
         }
         self.index = Some(index);
     }
@@ -158,25 +144,17 @@ impl RosterState {
         last_valid.min(self.fetched_at + MAX_AGE)
     }
 
-    /// Looks the pass up and checks it may enter at `now` on this kiosk; does not mark it.
+    /// Looks the scanned pass up and checks it may enter at `now` on this kiosk; does
+    /// not mark it.
     pub fn verify(
         &mut self,
-        presented: Presented<'_>,
+        token: &PassToken,
         now: DateTime<Utc>,
     ) -> Result<&RosterPass, OfflineRefusal> {
         if !self.usable_at(now) {
             return Err(OfflineRefusal::Unknown);
         }
-        let found = {
-            let index = self.index();
-            match presented {
-                Presented::Token(token) => index.by_token.get(&token.hash().to_hex()).copied(),
-                Presented::Code(code) => index
-                    .by_code
-                    .get(&code.roster_hash(&index.salt).to_hex())
-                    .copied(),
-            }
-        };
+        let found = self.index().by_token.get(&token.hash().to_hex()).copied();
         let pass = found
             .and_then(|i| self.roster.passes.get(i))
             .ok_or(OfflineRefusal::Unknown)?;
@@ -235,17 +213,23 @@ impl RosterFile {
     }
 
     /// The stored roster; `None` when there is none, or it cannot be read (another
-    /// credential's, damaged: it is deleted).
+    /// credential's, damaged: it is deleted). A roster written before rosters lost
+    /// their code digests is written again without them at once.
     pub fn load(&self) -> Option<RosterState> {
         let sealed = std::fs::read(&self.path).ok()?;
-        let state = self
-            .key
-            .open(&sealed, &self.context)
-            .ok()
-            .and_then(|plain| serde_json::from_slice::<RosterState>(&plain).ok());
+        let plain = self.key.open(&sealed, &self.context).ok();
+        let state = plain
+            .as_deref()
+            .and_then(|plain| serde_json::from_slice::<RosterState>(plain).ok());
         match state {
             Some(mut state) => {
                 state.reindex();
+                let legacy = plain.is_some_and(|p| p.windows(9).any(|w| w == b"code_salt"));
+                if legacy && let Err(e) = self.save(&state) {
+                    tracing::warn!(error = %e, "cannot rewrite the roster without code digests; deleting it");
+                    self.delete();
+                    return None;
+                }
                 Some(state)
             }
             None => {

@@ -32,6 +32,9 @@ pub fn lock(desk: &Mutex<OfflineDesk>) -> MutexGuard<'_, OfflineDesk> {
 pub struct ReplayReport {
     /// Request ids the server accepted, with the visit each made (or had made).
     pub replayed: Vec<(String, i64)>,
+    /// Of those, the request ids whose host no delivered channel could reach (the
+    /// server told reception where it could): logged, so the desk can follow up.
+    pub host_not_reached: Vec<String>,
     /// Request ids the server refused for good (e.g. already inside), with the code.
     pub refused: Vec<(String, ErrorCode)>,
     /// Entries still waiting.
@@ -83,6 +86,15 @@ pub async fn replay<A: KioskApi>(api: &A, desk: &Mutex<OfflineDesk>) -> ReplayRe
         match api.check_in(&pass, None).await {
             Ok(visit) => {
                 tracing::info!(request_id = %entry.request_id, visit_id = visit.visit_id, "offline check-in replayed");
+                if !visit.host_notified {
+                    tracing::warn!(
+                        request_id = %entry.request_id,
+                        visit_id = visit.visit_id,
+                        reception_notified = visit.reception_notified,
+                        "offline check-in replayed, but no channel could reach the host"
+                    );
+                    report.host_not_reached.push(entry.request_id.clone());
+                }
                 report
                     .replayed
                     .push((entry.request_id.clone(), visit.visit_id));

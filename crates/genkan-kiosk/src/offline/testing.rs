@@ -15,9 +15,6 @@ use genkan_core::wire::v1::{
 
 use crate::client::{ClientError, KioskApi};
 
-/// The roster salt of the fixtures.
-pub(crate) const SALT: [u8; 4] = [7, 7, 7, 7];
-
 /// A real pass: its token, code and visitor.
 pub(crate) struct Pass {
     pub(crate) token: PassToken,
@@ -40,17 +37,16 @@ pub(crate) fn passes(n: usize) -> Vec<Pass> {
 pub(crate) fn roster(passes: &[Pass], from: DateTime<Utc>) -> Roster {
     Roster {
         generated_at: from.to_rfc3339(),
-        code_salt: hex::encode(SALT),
         passes: passes
             .iter()
             .map(|p| RosterPass {
                 token_hash: p.token.hash().to_hex(),
-                code_hash: p.code.roster_hash(&SALT).to_hex(),
                 visitor_name: p.visitor.clone(),
                 host_name: "Tanaka Ichiro".to_owned(),
                 locale: "en".to_owned(),
                 valid_from: from.to_rfc3339(),
                 valid_until: (from + chrono::Duration::days(1)).to_rfc3339(),
+                host_reachable: true,
             })
             .collect(),
     }
@@ -181,6 +177,7 @@ impl KioskApi for FakeServer {
             site_name: "HQ".to_owned(),
             checked_in_at: pass.offline_at.clone().unwrap_or_default(),
             host_notified: true,
+            reception_notified: false,
         })
     }
 

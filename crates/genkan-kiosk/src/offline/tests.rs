@@ -28,14 +28,12 @@ fn an_offline_check_in_is_journaled_before_the_welcome_and_survives_a_restart() 
         .unwrap();
     assert_eq!(welcome.visitor_name, "Visitor 0");
     assert_eq!(welcome.offline_at, now);
-    let by_code = PresentPass {
-        request_id: "req-00000002".to_owned(),
-        token: None,
-        code: Some(passes[1].code.as_str().to_owned()),
-        offline_at: None,
-        token_hash: None,
-    };
-    desk.check_in(&by_code, now + Duration::minutes(1)).unwrap();
+    assert!(welcome.host_reachable);
+    desk.check_in(
+        &scan(&passes[1], "req-00000002"),
+        now + Duration::minutes(1),
+    )
+    .unwrap();
     drop(desk);
 
     // The kiosk restarts (or the power was cut): everything is still there.
@@ -45,14 +43,34 @@ fn an_offline_check_in_is_journaled_before_the_welcome_and_survives_a_restart() 
     assert_eq!(entries[0].request_id, "req-00000001");
     assert_eq!(entries[0].token_hash, passes[0].token.hash().to_hex());
     assert_eq!(entries[0].offline_at, now);
-    assert_eq!(
-        entries[1].token_hash,
-        passes[1].token.hash().to_hex(),
-        "a typed code is journaled as its pass's token hash"
-    );
+    assert_eq!(entries[1].token_hash, passes[1].token.hash().to_hex());
     assert_eq!(desk.journal_len(), 2);
     let journal = std::fs::read_to_string(desk.journal().path()).unwrap();
     assert!(!journal.contains("Visitor"), "the journal holds no names");
+}
+
+#[test]
+fn a_typed_code_is_never_taken_offline_and_the_visitor_is_told_it_needs_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let passes = testing::passes(1);
+    let mut desk = desk_in(dir.path());
+    desk.store_roster(testing::roster(&passes, t0()), t0())
+        .unwrap();
+    let by_code = PresentPass {
+        request_id: "req-00000001".to_owned(),
+        token: None,
+        code: Some(passes[0].code.as_str().to_owned()),
+        offline_at: None,
+        token_hash: None,
+    };
+    let answer = desk.answer(&by_code, t0() + Duration::hours(1));
+    assert_eq!(answer, Answer::CodeNeedsConnection);
+    assert_eq!(desk.journal_len(), 0, "nothing journaled");
+    assert!(
+        desk.check_in(&scan(&passes[0], "req-00000002"), t0() + Duration::hours(1))
+            .is_ok(),
+        "the same visitor's QR code still works"
+    );
 }
 
 #[test]

@@ -20,9 +20,12 @@ pub(super) fn apply(ui: &MainWindow, r: &Reception) {
             Problem::Unknown => UiProblem::Unknown,
             Problem::KioskRevoked => UiProblem::KioskRevoked,
             Problem::TooManyAttempts => UiProblem::TooManyAttempts,
+            Problem::TooManyWalkIns => UiProblem::TooManyWalkIns,
+            Problem::CodeNeedsConnection => UiProblem::CodeNeedsConnection,
             Problem::Unreachable => UiProblem::Unreachable,
             Problem::ServerError => UiProblem::ServerError,
         });
+        g.set_offers_code_entry(problem.offers_code_entry());
     }
     g.set_can_retry(r.can_retry());
 }

@@ -1,11 +1,11 @@
-//! `VisitAdapter`: the names on the welcome and goodbye screens, whether the check-in
-//! was offline, and the host's reply.
+//! `VisitAdapter`: the names on the welcome and goodbye screens, who was told of the
+//! arrival, whether the check-in was offline, and the host's reply.
 
 use genkan_core::wire::v1::ReplyKind;
 use slint::ComponentHandle as _;
 
-use super::{HostReplyKind, MainWindow, VisitAdapter};
-use crate::controller::Reception;
+use super::{HostReplyKind, MainWindow, Told as UiTold, VisitAdapter};
+use crate::controller::{Reception, Told};
 
 pub(super) fn apply(ui: &MainWindow, r: &Reception) {
     let g = ui.global::<VisitAdapter<'_>>();
@@ -13,7 +13,11 @@ pub(super) fn apply(ui: &MainWindow, r: &Reception) {
         g.set_visitor_name(greeting.visitor_name.as_str().into());
         g.set_visitor_company(greeting.visitor_company.as_deref().unwrap_or("").into());
         g.set_host_name(greeting.host_name.as_str().into());
-        g.set_host_notified(greeting.host_notified);
+        g.set_told(match greeting.told {
+            Told::Host => UiTold::Host,
+            Told::Reception => UiTold::Reception,
+            Told::Desk => UiTold::Desk,
+        });
         g.set_offline(greeting.offline);
         g.set_reply(match greeting.reply {
             None => HostReplyKind::None,

@@ -5,7 +5,7 @@
 //! `audit chain heads` log line, or the `heads:` line of an earlier run). A changed
 //! row, a chain re-linked without the key, or a removed tail fails with its place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use genkan_core::audit::anchor::{format_heads, parse_heads};
@@ -13,9 +13,8 @@ use genkan_store::audit_chain::Anchor;
 use genkan_store::backup::Manifest;
 use genkan_store::backup::files::generations;
 
-use super::open_from;
-use crate::cli::AuditVerifyArgs;
 use crate::config::Config;
+use crate::operator::exec::OpCtx;
 
 /// Findings printed at most (the count is always given).
 const SHOWN: usize = 20;
@@ -41,6 +40,12 @@ fn manifest_anchors(config: &Config) -> anyhow::Result<(Vec<Anchor>, usize)> {
         }
     }
     Ok((anchors, without))
+}
+
+/// The heads in the files given with `--anchor`, read by the command itself (the
+/// running server may not be able to read the operator's files).
+pub fn read_anchor_files(files: &[PathBuf]) -> anyhow::Result<Vec<Anchor>> {
+    files.iter().map(|f| file_anchor(f)).collect()
 }
 
 /// The heads in a file given by the operator.
@@ -72,20 +77,18 @@ fn file_anchor(path: &Path) -> anyhow::Result<Anchor> {
     })
 }
 
-/// Runs `genkan audit verify`.
-pub async fn verify(args: &AuditVerifyArgs) -> anyhow::Result<()> {
-    let (config, store) = open_from(&args.config)?;
-    let (mut anchors, old_manifests) = manifest_anchors(&config)?;
-    for file in &args.anchor {
-        anchors.push(file_anchor(file)?);
-    }
+/// Runs `genkan audit verify` with the anchors read from the operator's files.
+pub async fn verify(ctx: &OpCtx, given: Vec<Anchor>) -> anyhow::Result<()> {
+    let store = &ctx.store;
+    let (mut anchors, old_manifests) = manifest_anchors(&ctx.config)?;
+    anchors.extend(given);
     let chains = store.verify_audit().await?;
     let anchored = store.check_audit_anchors(anchors.clone()).await?;
     let heads = store.audit_heads().await?;
 
     match &chains.first_break {
-        None => println!(
-            "audit chains ok: {} rows in {} chains verified ({})",
+        None => ctx.console.println(format!(
+            "audit log ok: {} rows in {} chains verified ({})",
             chains.rows,
             chains.chains,
             if chains.keyed {
@@ -93,32 +96,34 @@ pub async fn verify(args: &AuditVerifyArgs) -> anyhow::Result<()> {
             } else {
                 "unkeyed links of a database from before keying"
             }
-        ),
-        Some(b) => println!("audit log TAMPERED: {b}"),
+        )),
+        Some(b) => ctx.console.println(format!("audit log TAMPERED: {b}")),
     }
-    println!(
+    ctx.console.println(format!(
         "anchors: {} heads from {} sources compared ({} of purged tenants, {} of history replaced by a restore; {} older manifests carry no heads)",
         anchored.compared,
         anchors.len(),
         anchored.purged,
         anchored.superseded,
         old_manifests
-    );
+    ));
     if anchors.is_empty() {
-        println!(
-            "warning: no anchors: a removed tail cannot be seen (configure backup.destinations or give --anchor FILE)"
+        ctx.console.println(
+            "warning: no anchors: a removed tail cannot be seen (configure backup.destinations or give --anchor FILE)",
         );
     }
     for f in anchored.findings.iter().take(SHOWN) {
-        println!("audit log TAMPERED: {} ({})", f.finding, f.source);
+        ctx.console.println(format!(
+"audit log TAMPERED: {} ({})", f.finding, f.source));
     }
     if anchored.findings.len() > SHOWN {
-        println!(
+        ctx.console.println(format!(
             "… and {} more contradicted anchors",
             anchored.findings.len() - SHOWN
-        );
+        ));
     }
-    println!("heads: {}", format_heads(&heads));
+    ctx.console.println(format!(
+"heads: {}", format_heads(&heads)));
     match (&chains.first_break, anchored.findings.first()) {
         (None, None) => Ok(()),
         (Some(b), _) => bail!(

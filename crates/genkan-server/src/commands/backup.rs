@@ -1,6 +1,6 @@
 //! `genkan backup now | list | verify | restore`.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -11,70 +11,62 @@ use genkan_store::backup::files::generations;
 use genkan_store::backup::verify::{VerifyReport, restore_into, verify_backup};
 use genkan_store::{AuditCtx, KeyRing, Store, StoreConfig};
 
-use super::open_from;
-use crate::cli::ops::{BackupCommand, RestoreArgs};
+use crate::cli::ops::RestoreArgs;
 use crate::config::Config;
+use crate::operator::Console;
+use crate::operator::exec::OpCtx;
 use crate::ops::backup::{Trigger, backup_and_drill};
 use crate::ops::lock::ServerLock;
 
-/// Runs a `backup` subcommand.
-pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
-    match command {
-        BackupCommand::Now(args) => now(&args.config).await,
-        BackupCommand::List(args) => list(&args.config).await,
-        BackupCommand::Verify { file, config } => verify(&config, file.as_deref()),
-        BackupCommand::Restore(args) => restore(&args).await,
-    }
-}
-
-/// Progress on stderr: one updating line on a terminal, a line per tenth otherwise.
-fn progress_printer() -> impl FnMut(Progress) + Send + 'static {
-    let tty = std::io::stderr().is_terminal();
+/// Progress on the operator's stderr: one updating line on a terminal, a line per
+/// tenth otherwise.
+fn progress_printer(console: Console, tty: bool) -> impl FnMut(Progress) + Send + 'static {
     let mut last_tenth = -1;
-    move |p| {
-        let mut err = std::io::stderr();
-        match p {
-            Progress::Copying { done, total } => {
-                let pct = if total > 0 { done * 100 / total } else { 100 };
-                if tty {
-                    let _ = write!(err, "\rcopying pages: {done}/{total} ({pct}%)");
-                } else if pct / 10 != last_tenth {
-                    last_tenth = pct / 10;
-                    let _ = writeln!(err, "copying pages: {done}/{total} ({pct}%)");
-                }
+    move |p| match p {
+        Progress::Copying { done, total } => {
+            let pct = if total > 0 { done * 100 / total } else { 100 };
+            if tty {
+                console.eprint(format!("\rcopying pages: {done}/{total} ({pct}%)"));
+            } else if pct / 10 != last_tenth {
+                last_tenth = pct / 10;
+                console.eprintln(format!("copying pages: {done}/{total} ({pct}%)"));
             }
-            Progress::Sealing => {
-                let _ = writeln!(
-                    err,
-                    "{}checking the copy and writing its manifest",
-                    if tty { "\n" } else { "" }
-                );
-            }
-            Progress::Installing(dest) => {
-                let _ = writeln!(err, "installing in {}", dest.display());
-            }
+        }
+        Progress::Sealing => console.eprintln(format!(
+            "{}checking the copy and writing its manifest",
+            if tty { "\n" } else { "" }
+        )),
+        Progress::Installing(dest) => {
+            console.eprintln(format!("installing in {}", dest.display()));
         }
     }
 }
 
-async fn now(path: &Path) -> anyhow::Result<()> {
-    let (config, store) = open_from(path)?;
+/// Whether this process's stderr is a terminal (sent along to the server).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// `genkan backup now`: a backup and its restore drill.
+pub async fn now(ctx: &OpCtx) -> anyhow::Result<()> {
+    let config = &ctx.config;
     if !config.backup.enabled() {
         bail!(
             "backup.destinations is empty in {}: nothing to back up to",
-            path.display()
+            ctx.config_name
         );
     }
     let run = backup_and_drill(
-        &store,
-        &config,
-        &SystemClock,
+        &ctx.store,
+        config,
+        ctx.clock.as_ref(),
         Trigger::Manual,
-        progress_printer(),
+        progress_printer(ctx.console.clone(), ctx.tty),
     )
     .await?;
-    eprintln!("running the restore drill… done");
-    println!("{}", serde_json::to_string_pretty(&run).unwrap_or_default());
+    ctx.console.eprintln("running the restore drill… done");
+    ctx.console
+        .println(serde_json::to_string_pretty(&run).unwrap_or_default());
     match (run.ok, run.drill_ok, &run.error) {
         (true, Some(true), None) => Ok(()),
         (true, Some(true), Some(e)) => bail!("backup written, but some destinations failed: {e}"),
@@ -86,19 +78,21 @@ async fn now(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-async fn list(path: &Path) -> anyhow::Result<()> {
-    let (config, store) = open_from(path)?;
+/// `genkan backup list`: generations in every destination and the latest runs.
+pub async fn list(ctx: &OpCtx) -> anyhow::Result<()> {
+    let config = &ctx.config;
+    let out = &ctx.console;
     let zone = config.backup.zone();
     for dest in &config.backup.destinations {
         let gens = generations(dest).with_context(|| format!("reading {}", dest.display()))?;
-        println!(
+        out.println(format!(
             "{} — {} generations (keeping {})",
             dest.display(),
             gens.len(),
             config.backup.generations
-        );
+        ));
         for g in gens {
-            println!(
+            out.println(format!(
                 "  {}  {}  {:>12} bytes  schema {}  {} tenants  sha256 {}…",
                 g.manifest.file,
                 g.manifest.created_at,
@@ -106,17 +100,17 @@ async fn list(path: &Path) -> anyhow::Result<()> {
                 g.manifest.schema_version,
                 g.manifest.tenants.len(),
                 &g.manifest.sha256[..12.min(g.manifest.sha256.len())]
-            );
+            ));
         }
     }
-    println!("latest runs:");
-    for run in store.backup_runs(20).await? {
+    out.println("latest runs:");
+    for run in ctx.store.backup_runs(20).await? {
         let drill = match run.drill_ok {
             Some(true) => "drill ok",
             Some(false) => "DRILL FAILED",
             None => "no drill",
         };
-        println!(
+        out.println(format!(
             "  #{} {} {} {} {} ({} ms) {}",
             run.id,
             zone.format(run.finished_at),
@@ -132,7 +126,7 @@ async fn list(path: &Path) -> anyhow::Result<()> {
                     None
                 })
                 .unwrap_or("")
-        );
+        ));
     }
     Ok(())
 }
@@ -144,7 +138,8 @@ fn keys(path: &Path) -> anyhow::Result<(Config, KeyRing)> {
     Ok((config, keys))
 }
 
-fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
+/// `genkan backup verify`: needs only the keys, never the live database.
+pub fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
     let (config, keys) = keys(path)?;
     let files: Vec<PathBuf> = match file {
         Some(f) => vec![f.to_owned()],
@@ -204,7 +199,9 @@ async fn record_restore(db: &Path, keys: &KeyRing, report: &VerifyReport) -> any
     Ok(())
 }
 
-async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
+/// `genkan backup restore`: into a new directory, or over the live database with
+/// no server running.
+pub async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let (config, keys) = keys(&args.config)?;
     if let Some(dir) = &args.into {
         eprintln!("verifying {} …", args.file.display());
@@ -223,7 +220,7 @@ async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     }
     // --replace-live: only with the server stopped, and the current file kept aside.
     let data = &config.data.dir;
-    let _lock = ServerLock::acquire(data)
+    let _lock = ServerLock::acquire_alone(data)
         .context("stop the server before restoring over the live database")?;
     eprintln!("verifying {} …", args.file.display());
     verify_backup(&args.file, &keys)

@@ -1,25 +1,28 @@
 //! `genkan notice publish | list`.
 
-use std::path::Path;
-
 use anyhow::{Context as _, bail};
 use chrono::Duration;
-use genkan_core::{Clock as _, SystemClock};
 use genkan_store::notices::{KINDS, NewNotice};
 
-use super::open_from;
-use crate::cli::ops::NoticePublish;
+use crate::operator::exec::OpCtx;
 
 /// `genkan notice publish`.
-pub async fn publish(args: NoticePublish) -> anyhow::Result<()> {
-    let (_, store) = open_from(&args.config)?;
-    if !KINDS.contains(&args.kind.as_str()) {
+pub async fn publish(
+    ctx: &OpCtx,
+    kind: &str,
+    title: &str,
+    body: &str,
+    tenants: Option<&str>,
+    days: i64,
+) -> anyhow::Result<()> {
+    let store = &ctx.store;
+    if !KINDS.contains(&kind) {
         bail!("--kind must be one of {}", KINDS.join(", "));
     }
-    if args.title.trim().is_empty() || args.title.contains(['\r', '\n']) {
+    if title.trim().is_empty() || title.contains(['\r', '\n']) {
         bail!("--title must be one non-empty line");
     }
-    let tenants = match &args.tenants {
+    let tenants = match tenants {
         None => None,
         Some(list) => {
             let mut ids = Vec::new();
@@ -36,30 +39,30 @@ pub async fn publish(args: NoticePublish) -> anyhow::Result<()> {
             Some(ids)
         }
     };
-    let now = SystemClock.now();
+    let now = ctx.now();
     let published = store
         .publish_notice(
             NewNotice {
-                kind: args.kind.clone(),
-                title: args.title.trim().to_owned(),
-                body: args.body.clone(),
-                shown_until: now + Duration::days(args.days.clamp(1, 365)),
+                kind: kind.to_owned(),
+                title: title.trim().to_owned(),
+                body: body.to_owned(),
+                shown_until: now + Duration::days(days.clamp(1, 365)),
                 tenants,
             },
             now,
         )
         .await?;
-    println!("{}", serde_json::to_string(&published).unwrap_or_default());
+    ctx.console
+        .println(serde_json::to_string(&published).unwrap_or_default());
     Ok(())
 }
 
 /// `genkan notice list`.
-pub async fn list(path: &Path) -> anyhow::Result<()> {
-    let (_, store) = open_from(path)?;
+pub async fn list(ctx: &OpCtx) -> anyhow::Result<()> {
     let zone = genkan_core::tenant::TimeZone::default();
-    for n in store.notices().await? {
+    for n in ctx.store.notices().await? {
         let secs = |s: Option<f64>| s.map_or_else(|| "-".to_owned(), |s| format!("{s:.1} s"));
-        println!(
+        ctx.console.println(format!(
             "#{} {} [{}] {} — {} tenants, {}/{} delivered, {} failed; publication to delivery: median {}, max {}",
             n.banner.id,
             zone.format(n.banner.published_at),
@@ -75,7 +78,7 @@ pub async fn list(path: &Path) -> anyhow::Result<()> {
             n.dead,
             secs(n.median_delivery_secs),
             secs(n.max_delivery_secs),
-        );
+        ));
     }
     Ok(())
 }

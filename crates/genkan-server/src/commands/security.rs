@@ -21,6 +21,9 @@ pub fn rotate_keys(config_path: &Path) -> anyhow::Result<()> {
             key_path.display()
         );
     }
+    // Alone: no server (or other command) may have the database open meanwhile.
+    let _lock = crate::ops::lock::ServerLock::acquire_alone(&config.data.dir)
+        .context("stop the server before rotating keys")?;
     let old = KeyRing::load(&key_path)?;
     let new = old.rotated();
     genkan_store::rekey(&config.data.database(), &old, &new)

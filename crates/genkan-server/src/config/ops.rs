@@ -88,6 +88,13 @@ pub struct ReadinessConfig {
     pub outbox_late_minutes: i64,
     /// The last successful backup may be this old (with backups configured).
     pub max_backup_age_hours: i64,
+    /// NTP servers asked for the time (`host` or `host:port`), first answer wins;
+    /// empty: the clock is not checked.
+    pub ntp_servers: Vec<String>,
+    /// Largest offset of the system clock from NTP time that counts as synchronised.
+    pub max_clock_offset_ms: u64,
+    /// Minutes between two clock checks.
+    pub clock_check_minutes: u64,
 }
 
 impl Default for ReadinessConfig {
@@ -97,6 +104,9 @@ impl Default for ReadinessConfig {
             max_outbox_backlog: 500,
             outbox_late_minutes: 10,
             max_backup_age_hours: 26,
+            ntp_servers: vec!["ntp.nict.jp".to_owned()],
+            max_clock_offset_ms: 1000,
+            clock_check_minutes: 10,
         }
     }
 }

@@ -3,15 +3,17 @@
 //! sample data the preview shows.
 
 use chrono::{DateTime, Duration, Utc};
+use genkan_core::id::TenantId;
 use genkan_core::notification::MessageKind;
 use genkan_core::tenant::TimeZone;
 use genkan_core::text::Locale;
 use genkan_store::messages::{ArrivalContext, InvitationContext, InvitationState};
 use genkan_store::templates::TemplateParts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::render::{RenderError, RenderedMail, Renderer, one_line};
+use super::render::{RenderedMail, Renderer, one_line};
+use super::sandbox::{Sandbox, SandboxError, Urgency};
 use super::views;
 
 /// The kinds a tenant may customise (staff mails with sign-in links may not).
@@ -26,7 +28,7 @@ pub const EDITABLE: &[MessageKind] = &[
 ];
 
 /// Which part of a template a problem is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Part {
     /// `subject.txt`.
     Subject,
@@ -37,6 +39,9 @@ pub enum Part {
 }
 
 impl Part {
+    /// Every part, in the order of a mail.
+    pub const ALL: [Self; 3] = [Self::Subject, Self::Text, Self::Html];
+
     /// The form field and file name of the part.
     pub fn field(self) -> &'static str {
         match self {
@@ -46,126 +51,89 @@ impl Part {
         }
     }
 
-    fn file(self) -> &'static str {
+    /// The file the built-in part comes from (`subject.txt`, `body.txt`, `body.html`).
+    pub fn file(self) -> &'static str {
         match self {
             Self::Subject => "subject.txt",
             Self::Text => "body.txt",
             Self::Html => "body.html",
         }
     }
+
+    fn of(self, parts: &TemplateParts) -> Option<&str> {
+        match self {
+            Self::Subject => parts.subject.as_deref(),
+            Self::Text => parts.text.as_deref(),
+            Self::Html => parts.html.as_deref(),
+        }
+    }
 }
 
-/// Renders one part from `source`, or the built-in part when `source` is `None`.
-fn part(
-    renderer: &Renderer,
+/// Renders `kind` with the tenant's `overrides` over the built-in parts: the
+/// built-in parts in-process (trusted), the tenant's own in the sandbox.
+pub async fn render(
+    sandbox: &Sandbox,
+    tenant: TenantId,
+    urgency: Urgency,
     kind: MessageKind,
     locale: Locale,
-    ctx: &impl Serialize,
-    which: Part,
-    source: Option<&str>,
-) -> Result<String, RenderError> {
-    let name = format!("{}/{}/{}", kind.as_str(), locale.as_str(), which.file());
-    let Some(source) = source else {
-        let builtin = renderer
-            .source(kind, locale, which.file())
-            .unwrap_or_default();
-        return render_source(&name, builtin, ctx);
-    };
-    render_source(&name, source, ctx)
-}
-
-fn render_source(name: &str, source: &str, ctx: &impl Serialize) -> Result<String, RenderError> {
-    let env = Renderer::environment();
-    env.template_from_named_str(name, source)
-        .and_then(|t| t.render(ctx))
-        .map_err(|source| RenderError {
-            name: name.to_owned(),
-            source,
-        })
-}
-
-/// Renders `kind` with the tenant's `overrides` over the built-in parts.
-pub(crate) fn render(
-    renderer: &Renderer,
-    kind: MessageKind,
-    locale: Locale,
-    ctx: &impl Serialize,
+    ctx: &Value,
     overrides: &TemplateParts,
-) -> Result<RenderedMail, RenderError> {
+) -> Result<RenderedMail, SandboxError> {
+    let name = |part: Part| format!("{}/{}/{}", kind.as_str(), locale.as_str(), part.file());
+    let mut own = Vec::new();
+    let mut out: [Option<String>; 3] = [None, None, None];
+    for (i, part) in Part::ALL.into_iter().enumerate() {
+        match part.of(overrides) {
+            Some(source) => own.push((part, name(part), source.to_owned())),
+            None => {
+                let builtin = Renderer::source(kind, locale, part.file()).unwrap_or_default();
+                out[i] = Some(render_builtin(&name(part), builtin, ctx).map_err(|e| {
+                    SandboxError::Template {
+                        part,
+                        line: e.line(),
+                        detail: describe(&e),
+                    }
+                })?);
+            }
+        }
+    }
+    let tenant_parts: Vec<Part> = own.iter().map(|(p, _, _)| *p).collect();
+    let rendered = sandbox.render(tenant, urgency, own, ctx.clone()).await?;
+    for (part, text) in tenant_parts.into_iter().zip(rendered) {
+        out[part as usize] = Some(text);
+    }
+    let [subject, text, html] = out.map(Option::unwrap_or_default);
     Ok(RenderedMail {
-        subject: one_line(&part(
-            renderer,
-            kind,
-            locale,
-            ctx,
-            Part::Subject,
-            overrides.subject.as_deref(),
-        )?),
-        text: part(
-            renderer,
-            kind,
-            locale,
-            ctx,
-            Part::Text,
-            overrides.text.as_deref(),
-        )?,
-        html: part(
-            renderer,
-            kind,
-            locale,
-            ctx,
-            Part::Html,
-            overrides.html.as_deref(),
-        )?,
+        subject: one_line(&subject),
+        text,
+        html,
     })
 }
 
-/// Renders every part with the sample data of `kind`; the first problem names its
-/// part and says what is wrong (line and cause).
-pub fn validate(
-    renderer: &Renderer,
+fn render_builtin(name: &str, source: &str, ctx: &Value) -> Result<String, minijinja::Error> {
+    let env = Renderer::environment();
+    env.template_from_named_str(name, source)
+        .and_then(|t| t.render(ctx))
+}
+
+/// Renders every part with the sample data of `kind` (the tenant's own parts in
+/// the sandbox); the first problem names its part and says what is wrong.
+pub async fn validate(
+    sandbox: &Sandbox,
+    tenant: TenantId,
     kind: MessageKind,
     locale: Locale,
     parts: &TemplateParts,
-) -> Result<RenderedMail, (Part, String)> {
+) -> Result<RenderedMail, SandboxError> {
     let ctx = sample(kind, locale);
-    let mut out = RenderedMail {
-        subject: String::new(),
-        text: String::new(),
-        html: String::new(),
-    };
-    for (which, source) in [
-        (Part::Subject, parts.subject.as_deref()),
-        (Part::Text, parts.text.as_deref()),
-        (Part::Html, parts.html.as_deref()),
-    ] {
-        let rendered = part(renderer, kind, locale, &ctx, which, source).map_err(|e| {
-            let line = e
-                .source
-                .line()
-                .map(|l| format!("line {l}: "))
-                .unwrap_or_default();
-            (which, format!("{line}{}", e.source.kind_description()))
-        })?;
-        match which {
-            Part::Subject => out.subject = one_line(&rendered),
-            Part::Text => out.text = rendered,
-            Part::Html => out.html = rendered,
-        }
-    }
-    Ok(out)
+    render(sandbox, tenant, Urgency::Preview, kind, locale, &ctx, parts).await
 }
 
-trait KindDescription {
-    fn kind_description(&self) -> String;
-}
-
-impl KindDescription for minijinja::Error {
-    fn kind_description(&self) -> String {
-        match self.detail() {
-            Some(detail) => format!("{} ({detail})", self.kind()),
-            None => self.kind().to_string(),
-        }
+fn describe(e: &minijinja::Error) -> String {
+    match e.detail() {
+        Some(detail) => format!("{} ({detail})", e.kind()),
+        None => e.kind().to_string(),
     }
 }
 
@@ -260,52 +228,42 @@ pub fn sample(kind: MessageKind, locale: Locale) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TemplatesConfig;
 
-    #[test]
-    fn every_editable_built_in_template_renders_with_its_sample_data() {
-        let r = Renderer::new();
+    #[tokio::test]
+    async fn every_editable_built_in_template_renders_with_its_sample_data_in_process() {
+        // No sandbox program exists: built-in parts never need one.
+        let sandbox = Sandbox::new(&TemplatesConfig {
+            sandbox_program: "/nonexistent/genkan".into(),
+            ..TemplatesConfig::default()
+        });
         for kind in EDITABLE {
             for locale in [Locale::Ja, Locale::En] {
-                let m = validate(&r, *kind, locale, &TemplateParts::default())
-                    .unwrap_or_else(|e| panic!("{kind:?} {locale:?}: {e:?}"));
+                let m = validate(
+                    &sandbox,
+                    TenantId(1),
+                    *kind,
+                    locale,
+                    &TemplateParts::default(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{kind:?} {locale:?}: {e:?}"));
                 assert!(!m.subject.is_empty() && !m.html.is_empty(), "{kind:?}");
             }
         }
-    }
-
-    #[test]
-    fn a_template_with_an_unknown_variable_or_bad_syntax_is_refused_with_its_part() {
-        let r = Renderer::new();
-        let bad = TemplateParts {
-            subject: Some("Hello {{ visitor_nam }}".to_owned()),
+        let own = TemplateParts {
+            text: Some("mine".to_owned()),
             ..TemplateParts::default()
         };
-        let (part, why) = validate(&r, MessageKind::Invitation, Locale::En, &bad).unwrap_err();
-        assert_eq!(part, Part::Subject);
-        assert!(why.contains("undefined"), "{why}");
-        let broken = TemplateParts {
-            html: Some("<p>{% if code %}</p>".to_owned()),
-            ..TemplateParts::default()
-        };
-        let (part, why) = validate(&r, MessageKind::Invitation, Locale::En, &broken).unwrap_err();
-        assert_eq!(part, Part::Html);
-        assert!(why.contains("line 1"), "{why}");
-    }
-
-    #[test]
-    fn custom_html_is_escaped_like_the_built_in_one() {
-        let r = Renderer::new();
-        let mut ctx = sample(MessageKind::HostArrival, Locale::En);
-        ctx["visitor_name"] = serde_json::json!("<script>x</script>");
-        let parts = TemplateParts {
-            html: Some("<b>{{ visitor_name }}</b>".to_owned()),
-            subject: Some("{{ visitor_name }}\r\nBcc: x@y".to_owned()),
-            text: None,
-        };
-        let m = r
-            .mail_with(MessageKind::HostArrival, Locale::En, &ctx, &parts)
-            .unwrap();
-        assert_eq!(m.html, "<b>&lt;script&gt;x&lt;&#x2f;script&gt;</b>");
-        assert!(!m.subject.contains('\n'));
+        let err = validate(
+            &sandbox,
+            TenantId(1),
+            MessageKind::Invitation,
+            Locale::En,
+            &own,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, SandboxError::Unavailable(_)), "{err:?}");
     }
 }

@@ -4,7 +4,8 @@
 //! channel's `Retry-After` holds back everything sent to that target.
 //!
 //! - [`worker`]: one lane per channel with bounded parallelism; leases; retries.
-//! - [`compose`], [`notices`], [`views`], [`render`], [`custom`]: e-mails and templates.
+//! - [`compose`], [`notices`], [`views`], [`render`], [`custom`]: e-mails and templates;
+//!   [`sandbox`]: where tenant-authored templates render, within limits.
 //! - [`chat`] with [`slack`], [`teams`], [`chatwork`], [`webhook`]: the HTTP channels.
 //! - [`links`]: signed reply links; [`http`]: what the HTTP channels share.
 
@@ -20,6 +21,7 @@ mod notices;
 mod operator;
 pub mod qr;
 pub mod render;
+pub mod sandbox;
 pub mod slack;
 pub mod teams;
 pub mod views;
@@ -50,6 +52,8 @@ pub struct Notifier {
     mailer: Mailer,
     http: reqwest::Client,
     renderer: Renderer,
+    /// Where the tenants' own templates render.
+    sandbox: sandbox::Sandbox,
     config: Arc<Config>,
     policy: RetryPolicy,
     /// Targets that asked everyone to wait (`Retry-After`), until when.
@@ -98,6 +102,7 @@ impl Notifier {
                 config.outbound.allow_private_networks,
             ),
             renderer: Renderer::new(),
+            sandbox: sandbox::Sandbox::new(&config.templates),
             policy: RetryPolicy {
                 base_secs: n.retry_base_secs.max(1),
                 max_secs: n.retry_max_secs.max(n.retry_base_secs.max(1)),
@@ -115,6 +120,11 @@ impl Notifier {
     /// The templates (for previews).
     pub fn renderer(&self) -> &Renderer {
         &self.renderer
+    }
+
+    /// The sandbox of tenant-authored templates (shared with the web previews).
+    pub fn sandbox(&self) -> &sandbox::Sandbox {
+        &self.sandbox
     }
 
     /// The channels this server can deliver; other messages wait until configured.

@@ -7,31 +7,49 @@ use genkan_core::notification::MessageKind;
 use genkan_core::text::Locale;
 use genkan_core::wire::v1::ReplyKind;
 use genkan_store::outbox::Claimed;
-use serde::Serialize;
+use serde_json::Value;
 
 use super::email::{OutgoingMail, SendError};
 use super::links::{self, ReplyLink};
 use super::render::RenderedMail;
+use super::sandbox::Urgency;
 use super::views::{self, ReplyUrls};
 use super::{Notifier, store_error};
 
 impl Notifier {
-    /// Renders `kind` with the tenant's own templates where it has them.
+    /// Renders `kind` with the tenant's own templates where it has them (those in
+    /// the sandbox). A template that is wrong or over a limit fails for good: the
+    /// message is given up with the reason, never retried; a busy or unavailable
+    /// sandbox is retried later.
     pub(super) async fn render(
         &self,
         tenant: TenantId,
         kind: MessageKind,
         locale: Locale,
-        view: &impl Serialize,
+        view: &Value,
     ) -> Result<RenderedMail, SendError> {
         let overrides = self
             .store
             .template_overrides(tenant, kind, locale)
             .await
             .map_err(|e| store_error(&e))?;
-        self.renderer
-            .mail_with(kind, locale, view, &overrides)
-            .map_err(|e| SendError::Permanent(e.to_string()))
+        super::custom::render(
+            &self.sandbox,
+            tenant,
+            Urgency::Delivery,
+            kind,
+            locale,
+            view,
+            &overrides,
+        )
+        .await
+        .map_err(|e| {
+            if e.is_the_templates_fault() {
+                SendError::Permanent(e.to_string())
+            } else {
+                SendError::transient(e.to_string())
+            }
+        })
     }
 
     /// Signed, expiring reply links for the recipient of arrival alert `msg`.

@@ -76,23 +76,9 @@ impl Renderer {
         Self { env }
     }
 
-    /// Renders `kind` in `locale` with `ctx`, using a tenant's own `overrides` for
-    /// the parts it replaced (see [`super::custom`]).
-    pub fn mail_with(
-        &self,
-        kind: MessageKind,
-        locale: Locale,
-        ctx: &impl Serialize,
-        overrides: &genkan_store::templates::TemplateParts,
-    ) -> Result<RenderedMail, RenderError> {
-        if overrides.is_empty() {
-            return self.mail(kind, locale, ctx);
-        }
-        super::custom::render(self, kind, locale, ctx, overrides)
-    }
-
-    /// The built-in source of one part (`subject.txt`, `body.txt`, `body.html`).
-    pub fn source(&self, kind: MessageKind, locale: Locale, file: &str) -> Option<&'static str> {
+    /// The built-in source of one part (`subject.txt`, `body.txt`, `body.html`);
+    /// a lookup, nothing is parsed.
+    pub fn source(kind: MessageKind, locale: Locale, file: &str) -> Option<&'static str> {
         let name = format!("{}/{}/{file}", kind.as_str(), locale.as_str());
         TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
     }

@@ -79,6 +79,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(scrape))
+        .route("/readyz", get(crate::routes::health::readyz_detailed))
         .with_state(state)
 }
 
@@ -100,6 +101,29 @@ async fn scrape(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "metrics scrape failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+    }
+}
+
+/// The NTP clock check (absent while unknown).
+fn clock(state: &AppState, out: &mut String) {
+    use crate::ops::clock_sync::ClockState;
+    family(
+        out,
+        "genkan_clock_synchronised",
+        "gauge",
+        "1 if the system clock is within readiness.max_clock_offset_ms of NTP time, 0 if not (absent: unknown).",
+    );
+    family(
+        out,
+        "genkan_clock_offset_seconds",
+        "gauge",
+        "Offset of the system clock from NTP time at the last check (absent: unknown).",
+    );
+    if let ClockState::Measured(sample) = state.clock_status.get() {
+        let max = state.config.readiness.max_clock_offset_ms;
+        let ok = crate::ops::clock_sync::within(sample.offset_secs, max);
+        let _ = writeln!(out, "genkan_clock_synchronised {}", u8::from(ok));
+        let _ = writeln!(out, "genkan_clock_offset_seconds {}", sample.offset_secs);
     }
 }
 
@@ -145,6 +169,14 @@ pub async fn render(state: &AppState) -> Result<String, genkan_store::StoreError
     );
     let _ = writeln!(out, "genkan_checkin_duration_seconds_sum {sum}");
     let _ = writeln!(out, "genkan_checkin_duration_seconds_count {count}");
+    family(
+        &mut out,
+        "genkan_kiosk_code_lookups_total",
+        "counter",
+        "Typed pass codes looked up (past the kiosk and address limits).",
+    );
+    let lookups = state.store.code_lookups();
+    let _ = writeln!(out, "genkan_kiosk_code_lookups_total {lookups}");
 
     let depths = state.store.outbox_depths().await?;
     family(
@@ -179,6 +211,8 @@ pub async fn render(state: &AppState) -> Result<String, genkan_store::StoreError
             d.channel, d.failed_attempts
         );
     }
+
+    clock(state, &mut out);
 
     let now = state.clock.now();
     let (last_ok, last) = state.store.backup_health().await?;

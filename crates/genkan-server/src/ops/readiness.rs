@@ -15,6 +15,39 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
+/// The clock check: the last NTP measurement; an offset beyond the limit is a reason.
+fn clock(state: &AppState, checks: &mut Map<String, Value>, reasons: &mut Vec<String>) {
+    use crate::ops::clock_sync::{ClockState, within};
+    let max = state.config.readiness.max_clock_offset_ms;
+    let value = match state.clock_status.get() {
+        ClockState::NotChecked => json!({ "synchronised": null, "checked": false }),
+        ClockState::NoAnswer { last } => json!({
+            "synchronised": null,
+            "checked": true,
+            "last_offset_ms": last.map(|s| (s.offset_secs * 1000.0).round()),
+            "problem": "no NTP server answered",
+        }),
+        ClockState::Measured(s) => {
+            let ok = within(s.offset_secs, max);
+            if !ok {
+                reasons.push(format!(
+                    "the system clock is {:.0} ms off NTP time ({}; limit {max} ms)",
+                    s.offset_secs * 1000.0,
+                    s.server
+                ));
+            }
+            json!({
+                "synchronised": ok,
+                "checked": true,
+                "offset_ms": (s.offset_secs * 1000.0).round(),
+                "server": s.server,
+                "at": s.at.to_rfc3339(),
+            })
+        }
+    };
+    checks.insert("clock".into(), value);
+}
+
 /// The readiness verdict: (ready, JSON body).
 pub async fn check(state: &AppState) -> (bool, Value) {
     let cfg = &state.config.readiness;
@@ -112,6 +145,8 @@ pub async fn check(state: &AppState) -> (bool, Value) {
     } else {
         checks.insert("backup_age_seconds".into(), json!("not_configured"));
     }
+
+    clock(state, &mut checks, &mut reasons);
 
     let ready = reasons.is_empty();
     let body = json!({

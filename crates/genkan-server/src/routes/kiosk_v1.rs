@@ -1,14 +1,16 @@
 //! Kiosk API v1: pairing, configuration, check-in and check-out by QR token or code
-//! (and journal replays by token hash), plus what [`health`] and [`walk_in`] serve:
-//! heartbeats, offline rosters, the logo, host search and walk-ins.
+//! (and journal replays by token hash), behind the limits of [`guard`], plus what
+//! [`health`] and [`walk_in`] serve: heartbeats, offline rosters, the logo, host
+//! search and walk-ins.
 
+mod guard;
 mod health;
 mod walk_in;
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use genkan_core::pass::{FallbackCode, PassHash, PassToken};
 use genkan_core::wire::v1::{
     CheckInResponse, CheckOutResponse, ErrorCode, KioskConfig, PairRequest, PairResponse,
@@ -43,10 +45,14 @@ async fn pair(
     ip: ClientIp,
     AppJson(req): AppJson<PairRequest>,
 ) -> ApiResult<Json<PairResponse>> {
+    // Counted before the code is checked, in the step that checks the limit; a
+    // code that pairs gives its place back.
     let key = format!("pair:{ip}");
-    if let Some(wait) = state.limits.pairing.blocked(&key) {
-        return Err(ApiError::rate_limited(wait));
-    }
+    let attempt = state
+        .limits
+        .pairing
+        .acquire(&key)
+        .map_err(ApiError::rate_limited)?;
     match state
         .store
         .pair_kiosk(
@@ -56,9 +62,11 @@ async fn pair(
         )
         .await?
     {
-        Ok(paired) => Ok(Json(paired)),
+        Ok(paired) => {
+            state.limits.pairing.refund(attempt);
+            Ok(Json(paired))
+        }
         Err(_) => {
-            state.limits.pairing.record(&key);
             Err(ApiError::new(ErrorCode::Unauthorized)
                 .with_message("Unknown or expired pairing code."))
         }
@@ -84,27 +92,30 @@ fn kiosk_ctx(state: &AppState, kiosk: &KioskAuth, ip: ClientIp) -> AuditCtx {
 }
 
 /// Reads the presented pass; refuses bad request ids, anything but exactly one of
-/// token/code/token_hash, unreadable tokens, a token hash outside a journal replay
-/// (without `offline_at`) and implausible offline times.
-fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
+/// token/code/token_hash, unreadable tokens, a token hash without `offline_at` (and
+/// the other way round: only journal replays name a pass by its hash, with the real
+/// arrival time), and replays outside check-in. Whether a replay's time is acceptable
+/// is the store's decision (`genkan_core::offline::decide_replay`), so a refusal is
+/// recorded and counted like any other.
+fn presented(state: &AppState, req: &PresentPass, check_in: bool) -> ApiResult<Presented> {
     if !valid_request_id(&req.request_id) {
         return Err(ApiError::new(ErrorCode::Malformed)
             .with_message("request_id must be 8-64 characters of A-Z a-z 0-9 - _."));
     }
+    if req.token_hash.is_some() != req.offline_at.is_some() {
+        return Err(ApiError::new(ErrorCode::Malformed)
+            .with_message("token_hash and offline_at come together, in journal replays only."));
+    }
+    if req.offline_at.is_some() && !check_in {
+        return Err(ApiError::new(ErrorCode::Malformed)
+            .with_message("Only check-ins are replayed from a kiosk's journal."));
+    }
     let key = match (&req.token, &req.code, &req.token_hash) {
         // A kiosk replaying its offline journal names the pass by the roster's token
         // hash: it never keeps the token itself.
-        (None, None, Some(hash)) => {
-            if req.offline_at.is_none() {
-                return Err(ApiError::new(ErrorCode::Malformed).with_message(
-                    "token_hash is only accepted in journal replays, together with offline_at.",
-                ));
-            }
-            PassKey::Token(PassHash::from_hex(hash).ok_or_else(|| {
-                ApiError::new(ErrorCode::Malformed)
-                    .with_message("token_hash must be 64 hex digits.")
-            })?)
-        }
+        (None, None, Some(hash)) => PassKey::Token(PassHash::from_hex(hash).ok_or_else(|| {
+            ApiError::new(ErrorCode::Malformed).with_message("token_hash must be 64 hex digits.")
+        })?),
         (Some(token), None, None) => PassKey::Token(
             PassToken::parse(token)
                 .map_err(|_| {
@@ -128,17 +139,11 @@ fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
         .offline_at
         .as_deref()
         .map(|s| {
-            let at = DateTime::parse_from_rfc3339(s)
+            DateTime::parse_from_rfc3339(s)
+                .map(|at| at.with_timezone(&Utc))
                 .map_err(|_| {
                     ApiError::new(ErrorCode::Malformed).with_message("offline_at must be RFC 3339.")
-                })?
-                .with_timezone(&Utc);
-            let now = state.clock.now();
-            if at > now + Duration::minutes(5) || at < now - Duration::days(7) {
-                return Err(ApiError::new(ErrorCode::Malformed)
-                    .with_message("offline_at must be within the last 7 days."));
-            }
-            Ok(at)
+                })
         })
         .transpose()?;
     Ok(Presented {
@@ -148,52 +153,18 @@ fn presented(state: &AppState, req: &PresentPass) -> ApiResult<Presented> {
     })
 }
 
-/// Refuses presentations from a kiosk or address that guessed too often.
-fn check_limits(state: &AppState, kiosk: &KioskAuth, ip: ClientIp, key: PassKey) -> ApiResult<()> {
-    let l = &state.limits;
-    let kiosk_key = kiosk.kiosk_id.to_string();
-    let waits = [
-        l.kiosk_failures.blocked(&kiosk_key),
-        l.ip_failures.blocked(&ip.to_string()),
-        matches!(key, PassKey::Code(_))
-            .then(|| l.code_failures.blocked(&kiosk_key))
-            .flatten(),
-    ];
-    match waits.into_iter().flatten().max() {
-        Some(wait) => Err(ApiError::rate_limited(wait)),
-        None => Ok(()),
-    }
-}
-
-fn count_failure(state: &AppState, kiosk: &KioskAuth, ip: ClientIp, key: PassKey) {
-    let l = &state.limits;
-    let kiosk_key = kiosk.kiosk_id.to_string();
-    l.kiosk_failures.record(&kiosk_key);
-    l.ip_failures.record(&ip.to_string());
-    if matches!(key, PassKey::Code(_)) {
-        l.code_failures.record(&kiosk_key);
-    }
-}
-
 async fn check_in(
     State(state): State<AppState>,
     KioskPrincipal(kiosk): KioskPrincipal,
     ip: ClientIp,
     AppJson(req): AppJson<PresentPass>,
 ) -> ApiResult<Json<CheckInResponse>> {
-    let presented = presented(&state, &req)?;
-    let key = presented.key;
-    check_limits(&state, &kiosk, ip, key)?;
+    let presented = presented(&state, &req, true)?;
+    let ticket = guard::admit(&state, &kiosk, ip, &presented)?;
     let ctx = kiosk_ctx(&state, &kiosk, ip);
-    match state.store.check_in(kiosk, presented, ctx).await? {
-        Ok(answer) => Ok(Json(answer)),
-        Err(code) => {
-            if code == ErrorCode::PassUnknown {
-                count_failure(&state, &kiosk, ip, key);
-            }
-            Err(ApiError::new(code))
-        }
-    }
+    let answer = state.store.check_in(kiosk, presented, ctx).await?;
+    ticket.settle(&state, answer.as_ref().map(|_| ()).map_err(|c| *c));
+    answer.map(Json).map_err(ApiError::new)
 }
 
 async fn check_out(
@@ -202,17 +173,10 @@ async fn check_out(
     ip: ClientIp,
     AppJson(req): AppJson<PresentPass>,
 ) -> ApiResult<Json<CheckOutResponse>> {
-    let presented = presented(&state, &req)?;
-    let key = presented.key;
-    check_limits(&state, &kiosk, ip, key)?;
+    let presented = presented(&state, &req, false)?;
+    let ticket = guard::admit(&state, &kiosk, ip, &presented)?;
     let ctx = kiosk_ctx(&state, &kiosk, ip);
-    match state.store.check_out(kiosk, presented, ctx).await? {
-        Ok(answer) => Ok(Json(answer)),
-        Err(code) => {
-            if code == ErrorCode::PassUnknown {
-                count_failure(&state, &kiosk, ip, key);
-            }
-            Err(ApiError::new(code))
-        }
-    }
+    let answer = state.store.check_out(kiosk, presented, ctx).await?;
+    ticket.settle(&state, answer.as_ref().map(|_| ()).map_err(|c| *c));
+    answer.map(Json).map_err(ApiError::new)
 }

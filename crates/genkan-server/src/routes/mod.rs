@@ -49,10 +49,6 @@ pub fn router(state: AppState) -> Router {
         .merge(reply::router())
         .fallback(not_found)
         .layer(middleware::from_fn(typed_method_not_allowed))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::ops::read_only::guard,
-        ))
         .layer(middleware::from_fn(crate::ops::metrics::track))
         .layer(middleware::from_fn_with_state(timeout, deadline))
         // A handler that panics answers a typed 500, never a dropped connection.

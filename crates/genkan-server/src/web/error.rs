@@ -22,6 +22,8 @@ pub enum PageError {
     NotFound,
     /// Signed in, but not allowed (role).
     Forbidden,
+    /// The tenant's contract has ended: nothing may change any more.
+    ReadOnly,
     /// A form was posted without a valid CSRF token or from another origin.
     Csrf,
     /// The body was unreadable.
@@ -87,6 +89,11 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "error.forbidden",
                 "error.forbidden_detail",
+            ),
+            Self::ReadOnly => (
+                StatusCode::FORBIDDEN,
+                "error.read_only",
+                "error.read_only_detail",
             ),
             Self::Csrf => (StatusCode::FORBIDDEN, "error.csrf", "error.csrf_detail"),
             Self::BadRequest => (

@@ -90,10 +90,7 @@ impl Layout {
                 .store
                 .active_notices(user.session.tenant_id, state.clock.now())
                 .await?,
-            read_only: state
-                .store
-                .is_read_only(user.session.tenant_id, state.clock.now())
-                .await?,
+            read_only: user.read_only,
         })
     }
 

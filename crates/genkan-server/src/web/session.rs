@@ -1,10 +1,14 @@
 //! Who is using the web app: the session cookie, the signed-in user's principal, the
-//! CSRF check of every form post, and the language to answer in.
+//! CSRF check of every form post, and the language to answer in. Each extractor
+//! says what its route does for the read-only rule of ended tenants: [`WebUser`]
+//! and [`WebForm`] write unless the method is safe, [`ReadForm`] only reads
+//! (exports), [`PendingUser`] and [`PendingForm`] sign in and out.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use genkan_core::access::{Actor, Permission, Principal};
+use genkan_core::read_only::{Access, Credential};
 use genkan_core::text::Locale;
 use genkan_store::AuditCtx;
 use genkan_store::sessions::{SessionInfo, SessionLimits};
@@ -100,6 +104,9 @@ pub struct WebUser {
     pub ctx: AuditCtx,
     /// Translations in the user's language.
     pub t: Tr,
+    /// The tenant's contract has ended (only reading, exporting and signing in and
+    /// out reach a handler then).
+    pub read_only: bool,
 }
 
 impl WebUser {
@@ -117,6 +124,7 @@ async fn load(
     parts: &mut Parts,
     state: &AppState,
     allow_mfa_pending: bool,
+    access: Access,
 ) -> Result<WebUser, PageError> {
     let value = session_value(&parts.headers, state).ok_or(PageError::SignIn)?;
     let now = state.clock.now();
@@ -137,6 +145,12 @@ async fn load(
     if session.needs_second_factor() && !allow_mfa_pending {
         return Err(PageError::SecondFactor);
     }
+    let primary = crate::credentials::Primary {
+        kind: Credential::Session,
+        secret: &value,
+        tenant: session.tenant_id,
+    };
+    let read_only = crate::credentials::judge(parts, state, primary, access).await?;
     let principal = Principal {
         tenant_id: session.tenant_id,
         actor: Actor::User {
@@ -155,6 +169,7 @@ async fn load(
         principal,
         ctx,
         t,
+        read_only,
     })
 }
 
@@ -165,7 +180,13 @@ impl FromRequestParts<AppState> for WebUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        load(parts, state, false).await
+        load(
+            parts,
+            state,
+            false,
+            Access::of_method(parts.method.as_str()),
+        )
+        .await
     }
 }
 
@@ -176,7 +197,14 @@ impl axum::extract::OptionalFromRequestParts<AppState> for WebUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match load(parts, state, false).await {
+        match load(
+            parts,
+            state,
+            false,
+            Access::of_method(parts.method.as_str()),
+        )
+        .await
+        {
             Ok(user) => Ok(Some(user)),
             Err(PageError::SignIn | PageError::SecondFactor) => Ok(None),
             Err(other) => Err(other),
@@ -195,7 +223,7 @@ impl FromRequestParts<AppState> for PendingUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        load(parts, state, true).await.map(Self)
+        load(parts, state, true, Access::SignInOut).await.map(Self)
     }
 }
 
@@ -321,6 +349,22 @@ impl FromRequest<AppState> for WebForm {
         let user = WebUser::from_request_parts(&mut parts, state).await?;
         let fields = read_form(&mut parts, body, &user).await?;
         Ok(Self { user, fields })
+    }
+}
+
+/// A form post that changes nothing the tenant owns (an export): like [`WebForm`],
+/// but open to a tenant whose contract has ended.
+#[derive(Debug, Clone)]
+pub struct ReadForm(pub WebForm);
+
+impl FromRequest<AppState> for ReadForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let user = load(&mut parts, state, false, Access::Read).await?;
+        let fields = read_form(&mut parts, body, &user).await?;
+        Ok(Self(WebForm { user, fields }))
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) fn config(smtp_port: Option<u16>) -> Config {
     c.data.readers = 2;
     c.auth.argon2_memory_kib = 256;
     c.auth.argon2_iterations = 1;
+    // The notifier runs in this test binary: tenant templates render in the real
+    // `genkan` binary's sandbox.
+    c.templates.sandbox_program = env!("CARGO_BIN_EXE_genkan").into();
     c
 }
 

@@ -30,6 +30,11 @@ pub(crate) const HOST: &str = "host@acme.example";
 /// Admin of the other tenant.
 pub(crate) const OTHER_ADMIN: &str = "admin@other.example";
 
+/// Timing measurements run alone: while hundreds of simultaneous requests of a
+/// burst test (RACE-1) hold the CPU, a timing test would measure them instead of
+/// the server. Bursts share this lock; timing tests take it whole.
+pub(crate) static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// A running application with its seed data.
 pub(crate) struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -46,6 +51,8 @@ pub(crate) struct TestApp {
     pub(crate) other: TenantId,
     /// A site of the other tenant.
     pub(crate) other_site: SiteId,
+    /// The application's password hasher (it counts the passwords it checks).
+    pub(crate) passwords: Arc<Passwords>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -360,7 +367,7 @@ impl Browser {
     }
 }
 
-fn ctx(tenant: Option<TenantId>, at: DateTime<Utc>) -> AuditCtx {
+pub(crate) fn ctx(tenant: Option<TenantId>, at: DateTime<Utc>) -> AuditCtx {
     AuditCtx::system(tenant, at)
 }
 
@@ -421,6 +428,9 @@ impl TestApp {
         config.data.readers = 2;
         config.auth.argon2_memory_kib = 256;
         config.auth.argon2_iterations = 1;
+        // The router runs in this test binary: tenant templates render in the real
+        // `genkan` binary's sandbox.
+        config.templates.sandbox_program = env!("CARGO_BIN_EXE_genkan").into();
         tweak(&mut config);
         let store = open_store(&config, KeyRing::generate()).unwrap();
         let clock = ManualClock::new(start());
@@ -462,6 +472,7 @@ impl TestApp {
         let app =
             Application::build(config, store.clone(), Arc::new(clock.clone()), listener).unwrap();
         let addr: SocketAddr = app.local_addr().unwrap();
+        let passwords = Arc::clone(&app.state().passwords);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -474,6 +485,7 @@ impl TestApp {
             tenant,
             other,
             other_site,
+            passwords,
             shutdown: Some(tx),
             _dir: dir,
         }

@@ -286,6 +286,7 @@ fn median(v: &mut [f64]) -> f64 {
 /// like a new address.
 #[tokio::test]
 async fn reset_and_invitation_forms_do_not_tell_which_accounts_exist() {
+    let _alone = crate::helpers::TIMING.write().await;
     let app = TestApp::spawn().await;
     let mut answers = Vec::new();
     for (org, email) in [

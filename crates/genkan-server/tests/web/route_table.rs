@@ -359,11 +359,18 @@ pub(crate) fn raw_db(app: &TestApp) -> rusqlite::Connection {
     conn
 }
 
-/// Columns that record that something was used, not a change of state.
-const USE_MARKS: [(&str, &str); 3] = [
+/// Columns that record that something was used, not a change of state. Every column
+/// of `kiosk_roster_passes` is one: it records which passes a kiosk's roster (a GET)
+/// handed out, and when, so journal replays can be held to it.
+const USE_MARKS: [(&str, &str); 8] = [
     ("sessions", "last_seen_at"),
     ("api_tokens", "last_used_at"),
     ("kiosks", "last_seen_at"),
+    ("kiosk_roster_passes", "kiosk_id"),
+    ("kiosk_roster_passes", "pass_id"),
+    ("kiosk_roster_passes", "tenant_id"),
+    ("kiosk_roster_passes", "first_at"),
+    ("kiosk_roster_passes", "last_at"),
 ];
 
 /// Every row of every table (use marks left out), to compare before and after.

@@ -12,7 +12,7 @@ use genkan_core::throttle;
 use crate::helpers::{ADMIN, DESK, HOST, PASSWORD, Page, TestApp, csrf_of};
 
 /// The page with its one-time form token blanked, to compare answers byte for byte.
-fn masked(page: &Page) -> String {
+pub(crate) fn masked(page: &Page) -> String {
     let marker = "name=\"csrf\" value=\"";
     match page.body.find(marker) {
         Some(i) => {
@@ -25,7 +25,7 @@ fn masked(page: &Page) -> String {
 }
 
 #[track_caller]
-fn assert_same_answer(a: &Page, b: &Page) {
+pub(crate) fn assert_same_answer(a: &Page, b: &Page) {
     assert_eq!(a.status, b.status);
     assert_eq!(a.body.len(), b.body.len());
     assert_eq!(masked(a), masked(b));
@@ -161,6 +161,7 @@ async fn one_password_over_many_accounts_hits_the_address_limit() {
 /// timing and invitations: `links`.)
 #[tokio::test]
 async fn known_and_unknown_accounts_get_identical_answers_in_the_same_time() {
+    let _alone = crate::helpers::TIMING.write().await;
     let app = TestApp::spawn().await;
     let (_, known) = app
         .password_step(HOST, "wrong-password", Some("127.0.7.1"))

@@ -1,5 +1,5 @@
 //! What kiosks need beyond check-in, against a real encrypted database: offline
-//! rosters (with code digests a kiosk can check), journal replays by token hash,
+//! rosters (without any code verifier), journal replays bound to rosters,
 //! heartbeats and the one-alert-per-silence rule, host search and walk-ins.
 #![expect(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 

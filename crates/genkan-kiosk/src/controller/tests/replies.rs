@@ -10,6 +10,7 @@ fn offline_welcome(clock: &ManualClock) -> Answer {
         host_name: "Tanaka Ichiro".to_owned(),
         locale: "en".to_owned(),
         offline_at: clock.now(),
+        host_reachable: true,
     })
 }
 
@@ -33,7 +34,12 @@ fn an_offline_check_in_welcomes_the_visitor_and_says_the_host_will_be_told_later
     assert_eq!(k.reception.screen(), Screen::Welcome);
     assert_eq!(k.reception.locale(), Locale::En);
     let greeting = k.reception.greeting().unwrap();
-    assert!(greeting.offline && !greeting.host_notified);
+    assert!(greeting.offline);
+    assert_eq!(
+        greeting.told,
+        Told::Host,
+        "the roster says the host can be told"
+    );
     assert_eq!(greeting.visit_id, None);
     assert!(
         !k.reception.online(),

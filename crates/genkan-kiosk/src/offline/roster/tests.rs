@@ -1,5 +1,6 @@
-//! Offline verification against the roster: tokens and typed codes, validity,
-//! revocation as of the last sync, and "used here already"; the encrypted file.
+//! Offline verification against the roster: scanned tokens, validity, revocation as
+//! of the last sync, and "used here already"; the encrypted file, which holds nothing
+//! a typed code could be checked against.
 
 use chrono::{Duration, TimeZone as _};
 
@@ -15,18 +16,13 @@ fn state(passes: &[Pass]) -> RosterState {
 }
 
 #[test]
-fn a_scanned_token_and_a_typed_code_of_the_roster_are_recognised() {
+fn a_scanned_token_of_the_roster_is_recognised() {
     let passes = testing::passes(3);
     let mut roster = state(&passes);
     let now = t0() + Duration::hours(2);
-    let by_token = roster
-        .verify(Presented::Token(&passes[1].token), now)
-        .unwrap();
-    assert_eq!(by_token.visitor_name, "Visitor 1");
-    let by_code = roster
-        .verify(Presented::Code(&passes[2].code), now)
-        .unwrap();
-    assert_eq!(by_code.visitor_name, "Visitor 2");
+    let found = roster.verify(&passes[1].token, now).unwrap();
+    assert_eq!(found.visitor_name, "Visitor 1");
+    assert!(found.host_reachable);
 }
 
 #[test]
@@ -35,34 +31,13 @@ fn passes_not_in_the_roster_are_unknown_including_those_revoked_since_the_last_s
     let mut roster = state(&passes[..2]);
     let now = t0() + Duration::hours(1);
     assert_eq!(
-        roster.verify(Presented::Token(&passes[2].token), now).err(),
-        Some(OfflineRefusal::Unknown)
-    );
-    assert_eq!(
-        roster.verify(Presented::Code(&passes[2].code), now).err(),
+        roster.verify(&passes[2].token, now).err(),
         Some(OfflineRefusal::Unknown)
     );
     // The next sync no longer lists pass 0 (revoked): it stops working offline.
-    let resynced = RosterState::new(testing::roster(&passes[1..2], t0()), now, Some(&roster));
-    let mut resynced = resynced;
+    let mut resynced = RosterState::new(testing::roster(&passes[1..2], t0()), now, Some(&roster));
     assert_eq!(
-        resynced
-            .verify(Presented::Token(&passes[0].token), now)
-            .err(),
-        Some(OfflineRefusal::Unknown)
-    );
-}
-
-#[test]
-fn a_code_digest_made_with_another_salt_does_not_match() {
-    let passes = testing::passes(1);
-    let mut roster = testing::roster(&passes, t0());
-    roster.code_salt = hex::encode([1u8, 2, 3]);
-    let mut state = RosterState::new(roster, t0(), None);
-    assert_eq!(
-        state
-            .verify(Presented::Code(&passes[0].code), t0() + Duration::hours(1))
-            .err(),
+        resynced.verify(&passes[0].token, now).err(),
         Some(OfflineRefusal::Unknown)
     );
 }
@@ -71,7 +46,7 @@ fn a_code_digest_made_with_another_salt_does_not_match() {
 fn validity_is_checked_offline_too() {
     let passes = testing::passes(1);
     let mut roster = state(&passes);
-    let token = Presented::Token(&passes[0].token);
+    let token = &passes[0].token;
     assert_eq!(
         roster.verify(token, t0() - Duration::minutes(1)).err(),
         Some(OfflineRefusal::NotYetValid)
@@ -91,26 +66,20 @@ fn a_pass_used_offline_is_refused_again_here_for_twelve_hours_and_marks_survive_
     roster.mark_used(&hash, now);
     assert_eq!(
         roster
-            .verify(Presented::Code(&passes[0].code), now + Duration::minutes(1))
+            .verify(&passes[0].token, now + Duration::minutes(1))
             .err(),
         Some(OfflineRefusal::AlreadyUsed)
     );
     let mut resynced = RosterState::new(testing::roster(&passes, t0()), now, Some(&roster));
     assert_eq!(
         resynced
-            .verify(Presented::Token(&passes[0].token), now + Duration::hours(2))
+            .verify(&passes[0].token, now + Duration::hours(2))
             .err(),
         Some(OfflineRefusal::AlreadyUsed)
     );
+    assert!(resynced.verify(&passes[1].token, now).is_ok());
     assert!(
-        resynced
-            .verify(Presented::Token(&passes[1].token), now)
-            .is_ok()
-    );
-    assert!(
-        resynced
-            .verify(Presented::Token(&passes[0].token), now + USED_FOR)
-            .is_ok(),
+        resynced.verify(&passes[0].token, now + USED_FOR).is_ok(),
         "a period pass works again the next day"
     );
 }
@@ -123,9 +92,7 @@ fn an_old_roster_is_not_trusted_and_expires_with_its_last_pass() {
     assert!(roster.usable_at(t0() + Duration::hours(47)));
     assert!(!roster.usable_at(t0() + MAX_AGE));
     assert_eq!(
-        roster
-            .verify(Presented::Token(&passes[0].token), t0() + MAX_AGE)
-            .err(),
+        roster.verify(&passes[0].token, t0() + MAX_AGE).err(),
         Some(OfflineRefusal::Unknown)
     );
 }
@@ -147,7 +114,7 @@ fn the_roster_file_is_encrypted_and_readable_only_with_the_same_credential() {
     assert_eq!(loaded.used, roster.used);
     assert!(
         loaded
-            .verify(Presented::Code(&passes[1].code), t0() + Duration::hours(1))
+            .verify(&passes[1].token, t0() + Duration::hours(1))
             .is_ok()
     );
     {
@@ -159,4 +126,37 @@ fn the_roster_file_is_encrypted_and_readable_only_with_the_same_credential() {
     let other = RosterFile::new(dir.path(), "gk_kiosk_b", 1);
     assert!(other.load().is_none());
     assert!(!file.path().exists());
+}
+
+#[test]
+fn a_roster_file_from_before_codes_left_rosters_is_rewritten_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let passes = testing::passes(1);
+    let file = RosterFile::new(dir.path(), "gk_kiosk_a", 1);
+    let mut old = serde_json::to_value(state(&passes)).unwrap();
+    old["roster"]["code_salt"] = "0707".into();
+    old["roster"]["passes"][0]["code_hash"] = "ab".repeat(32).into();
+    let key = AtRestKey::derive("gk_kiosk_a", "roster");
+    let sealed = key.seal(
+        &serde_json::to_vec(&old).unwrap(),
+        "genkan-kiosk roster v1 kiosk:1",
+    );
+    std::fs::write(file.path(), sealed).unwrap();
+    let mut loaded = file.load().unwrap();
+    assert!(
+        loaded
+            .verify(&passes[0].token, t0() + Duration::hours(1))
+            .is_ok()
+    );
+    let plain = key
+        .open(
+            &std::fs::read(file.path()).unwrap(),
+            "genkan-kiosk roster v1 kiosk:1",
+        )
+        .unwrap();
+    let text = String::from_utf8(plain).unwrap();
+    assert!(
+        !text.contains("code_salt") && !text.contains("code_hash"),
+        "{text}"
+    );
 }

@@ -57,7 +57,8 @@ async fn options(
 }
 
 /// `POST /walk-in`: registers and checks in a visitor without an appointment, and
-/// alerts the chosen host. Idempotent per `request_id`, like check-in.
+/// alerts the chosen host. Idempotent per `request_id`, like check-in. Limited per
+/// kiosk (`rate_limited` with words for the visitor).
 #[tracing::instrument(skip_all, err(level = "warn"), fields(tenant.id = %kiosk.tenant_id, kiosk.id = %kiosk.kiosk_id))]
 pub(super) async fn walk_in(
     State(state): State<AppState>,
@@ -74,6 +75,8 @@ pub(super) async fn walk_in(
         return Err(ApiError::new(ErrorCode::Forbidden)
             .with_message("Walk-ins are turned off for this organisation's kiosks."));
     }
+    // Counted before anything is made or anyone alerted, valid or not.
+    super::guard::admit_walk_in(&state, &kiosk)?;
     let tenant = state.store.tenant(kiosk.tenant_id).await?;
     // Fields the tenant does not ask for are not kept, even if a kiosk sends them.
     let keep = |asked: bool, value: Option<String>| value.filter(|v| asked && !v.trim().is_empty());

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use genkan_core::password;
 use genkan_core::text::{EmailAddress, Locale};
-use genkan_store::security::{FailedAttempt, account_name};
+use genkan_store::security::{Admission, FailedAttempt, account_name};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -216,19 +216,18 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
     let me = state.store.user(tenant, user.session.user_id).await?;
     let email = EmailAddress::parse(&me.email).map_err(PageError::internal)?;
     let slug = state.store.tenant(tenant).await?.slug;
-    // Guessing the current password from an open session counts like failed sign-ins.
+    // Guessing the current password from an open session counts like failed
+    // sign-ins: counted before it is checked, and not checked while the account waits.
     let account_key = account_name(&slug, &me.email);
     let now = state.clock.now();
-    let throttled = state
-        .store
-        .sign_in_failures(&account_key, now)
-        .await?
-        .is_some_and(|f| f.blocked_until(now).is_some());
+    let throttled =
+        state.store.admit_sign_in_attempt(&account_key, now).await? == Admission::Waiting;
     let stored = state
         .store
         .user_credentials(tenant, &email)
         .await?
-        .and_then(|(_, hash)| hash);
+        .and_then(|(_, hash)| hash)
+        .filter(|_| !throttled);
     let passwords = state.passwords.clone();
     let current = form.get("current").to_owned();
     let ok = tokio::task::spawn_blocking(move || match stored {
@@ -241,10 +240,13 @@ async fn change_password(State(state): State<AppState>, form: WebForm) -> PageRe
     .await
     .map_err(PageError::internal)?;
     let mut errors = FormErrors::none();
-    if !ok || throttled {
+    if ok {
+        state.store.take_back_attempt(&account_key).await?;
+    } else {
         let attempt = FailedAttempt {
             account: account_key,
-            counted: !throttled,
+            // Counted when admitted already.
+            counted: false,
             action: "user.password_change",
             target: ("user", Some(me.id.to_string())),
             details: json!({ "reason": "current_password" }),

@@ -1,4 +1,4 @@
-//! The audit log (admins only): search by person, action and date, newest first,
+//! The audit log (admins only): search by person, kiosk, action and date, newest first,
 //! paged by key; CSV export (POSTed with the CSRF token, and itself audited). There
 //! is no way to change or delete a row, here or anywhere else.
 
@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use genkan_core::access::Permission;
 use genkan_core::audit::Outcome;
-use genkan_core::id::UserId;
+use genkan_core::id::{KioskId, UserId};
 use genkan_core::tenant::TimeZone;
 use genkan_store::audit_search::{AuditCursor, AuditFilter, AuditRow};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::web::csv::download;
 use crate::web::error::PageResult;
 use crate::web::page::Layout;
-use crate::web::session::{WebForm, WebUser};
+use crate::web::session::{ReadForm, WebForm, WebUser};
 use crate::web::time;
 
 /// Rows per page.
@@ -39,6 +39,8 @@ struct Search {
     #[serde(default)]
     person: String,
     #[serde(default)]
+    kiosk: String,
+    #[serde(default)]
     action: String,
     #[serde(default)]
     from: String,
@@ -53,6 +55,7 @@ impl Search {
     fn of_form(form: &WebForm) -> Self {
         Self {
             person: form.get("person").to_owned(),
+            kiosk: form.get("kiosk").to_owned(),
             action: form.get("action").to_owned(),
             from: form.get("from").to_owned(),
             to: form.get("to").to_owned(),
@@ -66,6 +69,7 @@ impl Search {
         let to = time::parse_date(&self.to);
         AuditFilter {
             person: self.person.trim().parse::<i64>().ok().map(UserId),
+            kiosk: self.kiosk.trim().parse::<i64>().ok().map(KioskId),
             action: Some(self.action.trim().chars().take(60).collect::<String>())
                 .filter(|a| !a.is_empty()),
             from: from.map(|d| zone.start_of_day(d)),
@@ -82,6 +86,7 @@ impl Search {
     fn query_string(&self, after: &AuditRow) -> String {
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("person", &self.person)
+            .append_pair("kiosk", &self.kiosk)
             .append_pair("action", &self.action)
             .append_pair("from", &self.from)
             .append_pair("to", &self.to)
@@ -134,6 +139,7 @@ struct AuditPage {
     layout: Layout,
     q: Search,
     people: Vec<Choice>,
+    kiosks: Vec<Choice>,
     actions: Vec<Choice>,
     rows: Vec<Line>,
     next: Option<String>,
@@ -182,6 +188,17 @@ async fn page(
             label: format!("{} <{}>", u.display_name, u.email),
         })
         .collect();
+    let kiosks = state
+        .store
+        .kiosks(tenant)
+        .await?
+        .into_iter()
+        .map(|k| Choice {
+            selected: q.kiosk == k.id.to_string(),
+            value: k.id.to_string(),
+            label: format!("{} ({}, #{})", k.name, k.site_name, k.id),
+        })
+        .collect();
     let actions = state
         .store
         .audit_actions(tenant)
@@ -197,6 +214,7 @@ async fn page(
         layout: Layout::new(&state, &user, "audit.title", "audit").await?,
         q,
         people,
+        kiosks,
         actions,
         rows,
         next,
@@ -205,7 +223,7 @@ async fn page(
 }
 
 /// The matching rows as CSV (times in the tenant's zone with their offset).
-async fn export(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn export(State(state): State<AppState>, ReadForm(form): ReadForm) -> PageResult<Response> {
     form.user.require(Permission::Administer)?;
     let user = form.user.clone();
     let tenant = user.session.tenant_id;
@@ -222,6 +240,7 @@ async fn export(State(state): State<AppState>, form: WebForm) -> PageResult<Resp
             Outcome::Ok,
             json!({
                 "person": filter.person,
+                "kiosk": filter.kiosk,
                 "action": filter.action,
                 "from": filter.from,
                 "until": filter.until,

@@ -173,22 +173,30 @@ async fn forgot(
     let t = page_locale(&headers, &PageQuery::default());
     let ip_key = ip.to_string();
     // Per address and per account: a mail-bomb against one person from many
-    // addresses is throttled too. Limited or not, the answer below is the same.
+    // addresses is throttled too. Each limit counts the request in the step that
+    // checks it; one refused by the account's limit is given back to the address.
+    // Limited or not, the answer below is the same.
     let account = genkan_store::security::account_name(&form.organisation, &form.email);
-    let blocked = state.limits.mail_requests.blocked(&ip_key).is_some()
-        || state.limits.reset_accounts.blocked(&account).is_some();
-    if !blocked {
-        state.limits.mail_requests.record(&ip_key);
-        state.limits.reset_accounts.record(&account);
-        if let (Some(slug), Ok(email)) = (
+    let allowed = match state.limits.mail_requests.acquire(&ip_key) {
+        Ok(by_address) => match state.limits.reset_accounts.acquire(&account) {
+            Ok(_) => true,
+            Err(_) => {
+                state.limits.mail_requests.refund(by_address);
+                false
+            }
+        },
+        Err(_) => false,
+    };
+    if allowed
+        && let (Some(slug), Ok(email)) = (
             genkan_core::tenant::parse_slug(&form.organisation),
             EmailAddress::parse(&form.email),
-        ) {
-            state
-                .store
-                .request_password_reset(slug, email, anonymous(&state, ip))
-                .await?;
-        }
+        )
+    {
+        state
+            .store
+            .request_password_reset(slug, email, anonymous(&state, ip))
+            .await?;
     }
     // The same answer whether or not the account exists (and whether or not throttled).
     let csrf = new_secret();

@@ -22,7 +22,7 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use crate::state::AppState;
 use crate::web::csv::push_row;
 use crate::web::error::PageResult;
-use crate::web::session::WebForm;
+use crate::web::session::ReadForm;
 
 /// Bytes buffered before a chunk goes to the client.
 const CHUNK: usize = 64 * 1024;
@@ -98,7 +98,7 @@ impl ExportSink for ZipSink {
     }
 }
 
-async fn download(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn download(State(state): State<AppState>, ReadForm(form): ReadForm) -> PageResult<Response> {
     form.user.require(Permission::Administer)?;
     let user = form.user;
     let tenant = user.session.tenant_id;

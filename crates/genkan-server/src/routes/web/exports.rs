@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::web::csv::download;
 use crate::web::error::{PageError, PageResult};
 use crate::web::page::Layout;
-use crate::web::session::{WebForm, WebUser};
+use crate::web::session::{ReadForm, WebForm, WebUser};
 use crate::web::time;
 
 /// Routes of this screen.
@@ -107,7 +107,7 @@ fn iso(at: chrono::DateTime<chrono::Utc>, zone: TimeZone) -> String {
     zone.format(at)
 }
 
-async fn visits(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn visits(State(state): State<AppState>, ReadForm(form): ReadForm) -> PageResult<Response> {
     form.user.require(Permission::ViewVisits)?;
     let (zone, label, start, end) = range(&state, &form).await?;
     let user = form.user;
@@ -162,7 +162,10 @@ async fn visits(State(state): State<AppState>, form: WebForm) -> PageResult<Resp
     ))
 }
 
-async fn appointments(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn appointments(
+    State(state): State<AppState>,
+    ReadForm(form): ReadForm,
+) -> PageResult<Response> {
     form.user.require(Permission::ViewAppointments)?;
     let (zone, label, start, end) = range(&state, &form).await?;
     let user = form.user;
@@ -214,7 +217,7 @@ async fn appointments(State(state): State<AppState>, form: WebForm) -> PageResul
     ))
 }
 
-async fn users(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {
+async fn users(State(state): State<AppState>, ReadForm(form): ReadForm) -> PageResult<Response> {
     if !form.user.principal.may(Permission::Administer) {
         return Err(PageError::Forbidden);
     }

@@ -1,6 +1,9 @@
 //! The password step of signing in, and signing out. A wrong password, an unknown
 //! account, an account waiting after failures and a network outside the tenant's
-//! allowlist all get the same answer, after the same work.
+//! allowlist all get the same answer, after the same work. Both limits count an
+//! attempt before its password is checked, each in one step with the decision
+//! whether it may be checked at all (the address's in memory, the account's in the
+//! database), so simultaneous attempts cannot all slip under them.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -8,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use genkan_core::text::{EmailAddress, mask_email};
 use genkan_store::AuditCtx;
-use genkan_store::security::{FailedAttempt, account_name};
+use genkan_store::security::{Admission, FailedAttempt, account_name};
 use genkan_store::signin::SignIn;
 use serde::Deserialize;
 use serde_json::json;
@@ -111,13 +114,12 @@ pub(crate) async fn login(
             None,
         ))
     };
-    let ip_key = ip.to_string();
-    if state.limits.sign_in_ip.blocked(&ip_key).is_some() {
+    let Ok(address_attempt) = state.limits.sign_in_ip.acquire(&ip.to_string()) else {
         return again(
             t.get("login.too_many").to_owned(),
             StatusCode::TOO_MANY_REQUESTS,
         );
-    }
+    };
     let now = state.clock.now();
     let account_key = account_name(&organisation, &form.email);
     let tenant = match genkan_core::tenant::parse_slug(&organisation) {
@@ -133,16 +135,29 @@ pub(crate) async fn login(
         Some(t) => Some(state.store.security_policy(t.id).await?),
         None => None,
     };
-    let throttled = state
-        .store
-        .sign_in_failures(&account_key, now)
-        .await?
-        .is_some_and(|f| f.blocked_until(now).is_some());
-    // Always the same work: the real hash or the dummy one, even while the account
-    // waits (the result is then ignored), so timing tells nothing either.
+    let allowed = match (&account, &policy) {
+        (Some((u, _)), Some(p)) => p.allowlist.permits(u.role, ip.0),
+        _ => true,
+    };
+    // Attempts from outside the allowlist can never succeed and get the same answer
+    // either way: they do not count against the account, so outsiders cannot lock
+    // its owner out. Every other attempt is counted before its password is checked.
+    let throttled = if allowed {
+        state.store.admit_sign_in_attempt(&account_key, now).await? == Admission::Waiting
+    } else {
+        state
+            .store
+            .sign_in_failures(&account_key, now)
+            .await?
+            .is_some_and(|f| f.blocked_until(now).is_some())
+    };
+    // Always the same work: the real hash, or the dummy one for unknown accounts
+    // and for accounts that wait (their password is then not checked at all), so
+    // timing tells nothing either.
     let passwords = state.passwords.clone();
     let stored = account
         .as_ref()
+        .filter(|_| !throttled)
         .and_then(|(u, h)| (u.status == "active").then(|| h.clone()).flatten());
     let password = form.password.clone();
     let (ok, rehash) = tokio::task::spawn_blocking(move || match stored {
@@ -154,10 +169,6 @@ pub(crate) async fn login(
     })
     .await
     .map_err(PageError::internal)?;
-    let allowed = match (&account, &policy) {
-        (Some((u, _)), Some(p)) => p.allowlist.permits(u.role, ip.0),
-        _ => true,
-    };
     let mut ctx = anonymous(&state, ip);
     ctx.tenant_id = tenant.as_ref().map(|t| t.id);
     let signed_in = account
@@ -165,7 +176,6 @@ pub(crate) async fn login(
         .filter(|_| ok && !throttled && allowed)
         .map(|(u, _)| u.clone());
     let Some(user) = signed_in else {
-        state.limits.sign_in_ip.record(&ip_key);
         let target = match &account {
             Some((u, _)) => ("user", Some(u.id.to_string())),
             None => ("account", Some(mask_email(form.email.trim()))),
@@ -179,12 +189,10 @@ pub(crate) async fn login(
         } else {
             json!({ "reason": "wrong_credentials" })
         };
-        // Attempts from outside the allowlist can never succeed and get the same
-        // answer either way: they do not count against the account, so outsiders
-        // cannot lock its owner out.
         let attempt = FailedAttempt {
             account: account_key,
-            counted: !throttled && allowed,
+            // Counted when admitted already (or not to be counted at all).
+            counted: false,
             action: "auth.sign_in",
             target,
             details,
@@ -192,6 +200,9 @@ pub(crate) async fn login(
         state.store.record_failed_attempt(attempt, ctx).await?;
         return again(t.get("login.failed").to_owned(), StatusCode::OK);
     };
+    // The right password: the attempt was no failure after all.
+    state.limits.sign_in_ip.refund(address_attempt);
+    state.store.take_back_attempt(&account_key).await?;
     let ctx = AuditCtx {
         actor_kind: "user",
         actor_id: Some(user.id.get()),

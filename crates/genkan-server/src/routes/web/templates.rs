@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::notify::custom::{self, EDITABLE, Part};
 use crate::notify::render::{RenderedMail, Renderer};
+use crate::notify::sandbox::SandboxError;
 use crate::state::AppState;
 use crate::web::error::{PageError, PageResult};
 use crate::web::form::FormErrors;
@@ -110,8 +111,7 @@ fn builtin(kind: MessageKind, locale: Locale, part: Part) -> String {
         Part::Text => "body.txt",
         Part::Html => "body.html",
     };
-    Renderer::new()
-        .source(kind, locale, file)
+    Renderer::source(kind, locale, file)
         .unwrap_or_default()
         .to_owned()
 }
@@ -167,7 +167,19 @@ async fn edit(
             .clone()
             .unwrap_or_else(|| builtin(kind, locale, Part::Html)),
     ];
-    let preview = custom::validate(&Renderer::new(), kind, locale, &stored).ok();
+    // A template saved before today's limits may fail them: shown, not hidden.
+    let checked = custom::validate(
+        &state.sandbox,
+        user.session.tenant_id,
+        kind,
+        locale,
+        &stored,
+    )
+    .await;
+    let (preview, errors) = match checked {
+        Ok(preview) => (Some(preview), FormErrors::none()),
+        Err(e) => (None, problem(&user, &e)?.0),
+    };
     render_edit(
         &state,
         &user,
@@ -175,7 +187,7 @@ async fn edit(
         locale,
         parts,
         preview,
-        FormErrors::none(),
+        errors,
         StatusCode::OK,
     )
     .await
@@ -224,27 +236,32 @@ async fn submit(
         form.get("text").to_owned(),
         form.get("html").to_owned(),
     ];
-    let mut errors = FormErrors::none();
     let checked = if too_long {
-        Err((Part::Html, "too long (at most 64 KB)".to_owned()))
+        let mut errors = FormErrors::none();
+        let prefix = user.t.get("form.template_invalid");
+        errors.set(
+            Part::Html.field(),
+            format!("{prefix} too long (at most 64 KB)"),
+        );
+        Err((errors, StatusCode::UNPROCESSABLE_ENTITY))
     } else {
-        custom::validate(&Renderer::new(), kind, locale, &parts)
+        match custom::validate(&state.sandbox, user.session.tenant_id, kind, locale, &parts).await {
+            Ok(preview) => Ok(preview),
+            Err(e) => Err(problem(user, &e)?),
+        }
     };
+    let errors = FormErrors::none();
     match checked {
-        Err((part, why)) => {
-            let prefix = user.t.get("form.template_invalid");
-            errors.set(part.field(), format!("{prefix} {why}"));
-            render_edit(
-                &state,
-                user,
-                kind,
-                locale,
-                shown,
-                None,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err((errors, status)) => {
+            let mut page =
+                render_edit(&state, user, kind, locale, shown, None, errors, status).await?;
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                page.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+            }
+            Ok(page)
         }
         Ok(preview) if form.get("action") == "preview" => {
             render_edit(
@@ -273,4 +290,32 @@ async fn submit(
             Ok(Redirect::to("/settings/templates?notice=saved").into_response())
         }
     }
+}
+
+/// A template's problem shown next to its field (422), or, when the renderer is
+/// busy, above the form (503: nothing was saved, try again). A sandbox that cannot
+/// run is the server's fault (500, logged).
+fn problem(user: &WebUser, e: &SandboxError) -> PageResult<(FormErrors, StatusCode)> {
+    let mut errors = FormErrors::none();
+    let prefix = user.t.get("form.template_invalid");
+    match e {
+        SandboxError::Template { part, line, detail } => {
+            let line = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+            errors.set(part.field(), format!("{prefix} {line}{detail}"));
+        }
+        SandboxError::Limit { part, limit } => {
+            let key = format!("notify.limit_{}", limit.code());
+            let why = user.t.get(&key);
+            errors.set(part.field(), format!("{prefix} {why}"));
+        }
+        SandboxError::Busy => {
+            errors.set("form", user.t.get("notify.sandbox_busy").to_owned());
+            return Ok((errors, StatusCode::SERVICE_UNAVAILABLE));
+        }
+        SandboxError::Unavailable(why) => {
+            tracing::error!(error = %why, "the template sandbox cannot run");
+            return Err(PageError::Internal);
+        }
+    }
+    Ok((errors, StatusCode::UNPROCESSABLE_ENTITY))
 }

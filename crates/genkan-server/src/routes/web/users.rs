@@ -118,18 +118,19 @@ async fn invite_page(State(state): State<AppState>, user: WebUser) -> PageResult
     Ok(Html(page.render()?).into_response())
 }
 
-/// Invitations per client address are limited (each one sends a mail).
+/// Invitations per client address are limited (each one sends a mail): each one
+/// is counted in the same step that checks the limit, before it is sent.
 fn invitation_limited(state: &AppState, user: &WebUser) -> Option<Response> {
     let ip = user.ctx.ip.as_deref()?;
-    if state.limits.invitations.blocked(ip).is_some() {
-        return Some(crate::web::error::error_page(
+    match state.limits.invitations.acquire(ip) {
+        // Counted for good: an invitation sent is never taken back.
+        Ok(_) => None,
+        Err(_) => Some(crate::web::error::error_page(
             StatusCode::TOO_MANY_REQUESTS,
             "error.too_many",
             "error.too_many_detail",
-        ));
+        )),
     }
-    state.limits.invitations.record(ip);
-    None
 }
 
 async fn invite(State(state): State<AppState>, form: WebForm) -> PageResult<Response> {

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::access::{Permission, Visibility};
-use genkan_core::id::{SiteId, UserId, VisitId};
+use genkan_core::id::{KioskId, SiteId, UserId, VisitId};
 use genkan_core::tenant::TimeZone;
 use genkan_store::history::VisitFilter;
 use serde::Deserialize;
@@ -45,6 +45,9 @@ pub struct HistoryQuery {
     /// Host id.
     #[serde(default)]
     pub host: String,
+    /// Kiosk (device) id.
+    #[serde(default)]
+    pub kiosk: String,
     /// Status.
     #[serde(default)]
     pub status: String,
@@ -82,6 +85,7 @@ struct HistoryPage {
     q: HistoryQuery,
     sites: Vec<Choice>,
     hosts: Vec<Choice>,
+    kiosks: Vec<Choice>,
     pick_host: bool,
     rows: Vec<Row>,
     next: Option<String>,
@@ -103,6 +107,7 @@ pub fn filter_of(q: &HistoryQuery, zone: TimeZone, today: chrono::NaiveDate) -> 
         until: Some(end),
         site: q.site.parse().ok().map(SiteId),
         host: q.host.parse().ok().map(UserId),
+        kiosk: q.kiosk.parse().ok().map(KioskId),
         status: Some(q.status.clone()).filter(|s| !s.is_empty()),
         visitor: Some(q.visitor.clone()).filter(|s| !s.trim().is_empty()),
         company: Some(q.company.clone()).filter(|s| !s.trim().is_empty()),
@@ -140,6 +145,7 @@ async fn history(
             ("to", &q.to),
             ("site", &q.site),
             ("host", &q.host),
+            ("kiosk", &q.kiosk),
             ("status", &q.status),
             ("visitor", &q.visitor),
             ("company", &q.company),
@@ -199,6 +205,21 @@ async fn history(
     } else {
         Vec::new()
     };
+    // Hosts see only their own visitors: which device took them adds nothing there.
+    let kiosks = if pick_host {
+        state
+            .store
+            .kiosks(tenant)
+            .await?
+            .into_iter()
+            .map(|k| Choice {
+                id: k.id.get(),
+                label: format!("{} ({})", k.name, k.site_name),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let layout = Layout::new(&state, &user, "visits.title", "visits").await?;
     Ok(Html(
         HistoryPage {
@@ -206,6 +227,7 @@ async fn history(
             q,
             sites,
             hosts,
+            kiosks,
             pick_host,
             rows,
             next,

@@ -10,6 +10,7 @@ use genkan_store::StoreError;
 use genkan_store::mfa::FactorRefusal;
 
 use super::{Enrolment, RecoveryPage, enrolment};
+use crate::ratelimit::Attempt;
 use crate::state::AppState;
 use crate::web::error::PageResult;
 use crate::web::i18n::Tr;
@@ -68,17 +69,25 @@ fn with_session(mut response: Response, state: &AppState, cookie: &str) -> Respo
     response
 }
 
-/// Too many failed codes from this address: refused without checking.
-fn address_blocked(state: &AppState, user: &WebUser) -> bool {
-    user.ctx
-        .ip
-        .as_deref()
-        .is_some_and(|ip| state.limits.sign_in_ip.blocked(ip).is_some())
+/// Counts a code attempt against this address before it is checked: `Err` when
+/// the address has failed too often (refused without checking). (The account's own
+/// throttle is checked and counted in the transaction that checks the code.)
+fn address_attempt(state: &AppState, user: &WebUser) -> Result<Option<Attempt>, ()> {
+    match user.ctx.ip.as_deref() {
+        Some(ip) => state
+            .limits
+            .sign_in_ip
+            .acquire(ip)
+            .map(Some)
+            .map_err(|_| ()),
+        None => Ok(None),
+    }
 }
 
-fn count_address_failure(state: &AppState, user: &WebUser) {
-    if let Some(ip) = user.ctx.ip.as_deref() {
-        state.limits.sign_in_ip.record(ip);
+/// The code was right: its attempt was no failure.
+fn refund(state: &AppState, attempt: Option<Attempt>) {
+    if let Some(a) = attempt {
+        state.limits.sign_in_ip.refund(a);
     }
 }
 
@@ -90,13 +99,13 @@ pub(crate) async fn check_code(
 ) -> PageResult<Response> {
     let user = &form.user;
     let t = user.t;
-    if address_blocked(&state, user) {
+    let Ok(attempt) = address_attempt(&state, user) else {
         return code_page_for(
             user,
             Some(t.get("login.too_many").to_owned()),
             StatusCode::TOO_MANY_REQUESTS,
         );
-    }
+    };
     let result = state
         .store
         .finish_mfa_sign_in(
@@ -108,15 +117,15 @@ pub(crate) async fn check_code(
         )
         .await?;
     match result {
-        Ok(new) => Ok(with_session(
-            Redirect::to("/dashboard?notice=signed_in").into_response(),
-            &state,
-            &new.cookie,
-        )),
-        Err(_) => {
-            count_address_failure(&state, user);
-            code_page_for(user, Some(t.get("mfa.failed").to_owned()), StatusCode::OK)
+        Ok(new) => {
+            refund(&state, attempt);
+            Ok(with_session(
+                Redirect::to("/dashboard?notice=signed_in").into_response(),
+                &state,
+                &new.cookie,
+            ))
         }
+        Err(_) => code_page_for(user, Some(t.get("mfa.failed").to_owned()), StatusCode::OK),
     }
 }
 
@@ -207,10 +216,10 @@ pub(crate) async fn confirm(
 ) -> PageResult<Response> {
     let user = &form.user;
     let t = user.t;
-    if address_blocked(&state, user) {
+    let Ok(attempt) = address_attempt(&state, user) else {
         let problem = Some(t.get("login.too_many").to_owned());
         return setup_page_for(&state, user, problem, StatusCode::TOO_MANY_REQUESTS).await;
-    }
+    };
     let result = state
         .store
         .enrol_and_sign_in(
@@ -223,6 +232,7 @@ pub(crate) async fn confirm(
         .await?;
     match result {
         Ok((new, codes)) => {
+            refund(&state, attempt);
             let page = RecoveryPage::new(t, codes, "/dashboard?notice=signed_in");
             Ok(with_session(
                 Html(page.render()?).into_response(),
@@ -231,7 +241,6 @@ pub(crate) async fn confirm(
             ))
         }
         Err(refusal) => {
-            count_address_failure(&state, user);
             // Throttled or wrong: the same answer, so trying faster tells nothing.
             let (FactorRefusal::Rejected | FactorRefusal::Throttled) = refusal;
             let problem = Some(t.get("mfa.failed").to_owned());
