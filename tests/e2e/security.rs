@@ -11,6 +11,6 @@ mod kit;
 mod passes;
 mod schemathesis;
 mod sqlmap;
-mod templates;
 mod stolen_kiosk;
+mod templates;
 mod tools;

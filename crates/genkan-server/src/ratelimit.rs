@@ -15,6 +15,8 @@ use genkan_core::Clock;
 pub struct Attempt {
     key: String,
     window_start: DateTime<Utc>,
+    /// How many places it holds (one, or a batch's size).
+    places: u32,
 }
 
 /// One limit: at most `max` failures per `window` for each key.
@@ -64,6 +66,14 @@ impl Limiter {
     /// wait)` then, and nothing is counted. Check and count happen under one lock,
     /// so of any number of simultaneous attempts at most the limit get through.
     pub fn acquire(&self, key: &str) -> Result<Attempt, u64> {
+        self.acquire_many(key, 1)
+    }
+
+    /// Counts `n` attempts for `key` at once, or none: `Err(seconds until the
+    /// window ends)` when fewer than `n` places are left (also when `n` exceeds the
+    /// limit, which no wait can satisfy: the caller tells those apart with
+    /// [`Limiter::max`]). For a batch, e.g. the invitation mails of an import.
+    pub fn acquire_many(&self, key: &str, n: u32) -> Result<Attempt, u64> {
         let now = self.clock.now();
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.len() > 50_000 {
@@ -74,27 +84,47 @@ impl Limiter {
         if entry.0 + self.window <= now {
             *entry = (now, 0);
         }
-        if entry.1 >= self.max {
+        if entry.1.saturating_add(n) > self.max {
             let end = entry.0 + self.window;
             return Err((end - now).num_seconds().max(1) as u64);
         }
-        entry.1 += 1;
+        entry.1 += n;
         Ok(Attempt {
             key: key.to_owned(),
             window_start: entry.0,
+            places: n,
         })
+    }
+
+    /// Most attempts per key and window.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// Places `key` has left in its current window.
+    pub fn left(&self, key: &str) -> u32 {
+        let now = self.clock.now();
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        match counts.get(key) {
+            Some((start, n)) if *start + self.window > now => self.max.saturating_sub(*n),
+            _ => self.max,
+        }
     }
 
     /// Takes back an attempt that succeeded (successes are not failures). Nothing
     /// happens if its window has ended meanwhile.
     pub fn refund(&self, attempt: Attempt) {
         // Taken apart, so one attempt is given back once at most.
-        let Attempt { key, window_start } = attempt;
+        let Attempt {
+            key,
+            window_start,
+            places,
+        } = attempt;
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = counts.get_mut(&key)
             && entry.0 == window_start
         {
-            entry.1 = entry.1.saturating_sub(1);
+            entry.1 = entry.1.saturating_sub(places);
         }
     }
 
@@ -107,14 +137,25 @@ impl Limiter {
     }
 }
 
+/// Invitation mails a tenant may send per day: one full CSV import
+/// (`genkan_core::import::MAX_ROWS`) a day, or as many single invitations.
+pub const INVITATION_MAILS_PER_DAY: u32 = 5_000;
+
 /// All limits of the server.
 pub struct Limits {
-    /// Unknown passes per kiosk (scans and codes).
+    /// Refused passes per kiosk: unknown tokens, and every refused code or journal
+    /// replay whatever the reason.
     pub kiosk_failures: Limiter,
-    /// Unknown 8-digit codes per kiosk: codes are short, so far stricter.
-    pub code_failures: Limiter,
-    /// Unknown passes per client address, across kiosks.
+    /// Typed 8-digit codes per kiosk: codes are short, so far stricter. Taken before
+    /// the lookup ([`Limiter::acquire`]); only a check-in or check-out that succeeds
+    /// gives its attempt back, every refusal keeps it.
+    pub code_attempts: Limiter,
+    /// Typed codes per client address, across kiosks (as `code_attempts`).
+    pub code_attempts_ip: Limiter,
+    /// Refused passes per client address, across kiosks (as `kiosk_failures`).
     pub ip_failures: Limiter,
+    /// Walk-in registrations per kiosk, each counted before it is made.
+    pub walk_ins: Limiter,
     /// Pairing attempts per client address.
     pub pairing: Limiter,
     /// Failed sign-in steps (passwords and codes) per client address, across
@@ -128,6 +169,9 @@ pub struct Limits {
     pub reset_accounts: Limiter,
     /// Invitations (new and sent again) per client address.
     pub invitations: Limiter,
+    /// Invitation mails per tenant and day, one by one or from a CSV import (an
+    /// import takes all its rows at once, or is refused whole).
+    pub invitation_mails: Limiter,
     /// Host-name searches per kiosk: every search counts, so a kiosk cannot be used
     /// to walk the staff directory.
     pub host_searches: Limiter,
@@ -138,13 +182,20 @@ impl Limits {
     pub fn new(clock: &Arc<dyn Clock>) -> Self {
         Self {
             kiosk_failures: Limiter::new(Arc::clone(clock), 30, Duration::minutes(1)),
-            code_failures: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts: Limiter::new(Arc::clone(clock), 10, Duration::minutes(15)),
+            code_attempts_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(15)),
+            walk_ins: Limiter::new(Arc::clone(clock), 20, Duration::minutes(10)),
             ip_failures: Limiter::new(Arc::clone(clock), 120, Duration::minutes(1)),
             pairing: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             sign_in_ip: Limiter::new(Arc::clone(clock), 30, Duration::minutes(10)),
             mail_requests: Limiter::new(Arc::clone(clock), 10, Duration::minutes(10)),
             reset_accounts: Limiter::new(Arc::clone(clock), 3, Duration::hours(1)),
             invitations: Limiter::new(Arc::clone(clock), 50, Duration::hours(1)),
+            invitation_mails: Limiter::new(
+                Arc::clone(clock),
+                INVITATION_MAILS_PER_DAY,
+                Duration::days(1),
+            ),
             host_searches: Limiter::new(Arc::clone(clock), 60, Duration::minutes(1)),
         }
     }
@@ -195,6 +246,33 @@ mod tests {
         assert!(l.acquire("k").is_err());
         l.refund(fresh);
         assert!(l.acquire("k").is_ok());
+    }
+
+    #[test]
+    fn a_batch_takes_all_its_places_or_none_and_is_refunded_whole() {
+        let clock = ManualClock::new("2026-11-23T00:00:00Z".parse().unwrap());
+        let l = Limiter::new(Arc::new(clock.clone()), 10, Duration::minutes(1));
+        let one = l.acquire("t").unwrap();
+        assert_eq!(l.left("t"), 9);
+        assert_eq!(
+            l.acquire_many("t", 10).unwrap_err(),
+            60,
+            "ten do not fit in nine"
+        );
+        assert_eq!(l.left("t"), 9, "a refused batch takes nothing");
+        let batch = l.acquire_many("t", 9).unwrap();
+        assert_eq!(l.left("t"), 0);
+        assert!(l.acquire("t").is_err());
+        l.refund(batch);
+        assert_eq!(l.left("t"), 9, "the whole batch is given back");
+        l.refund(one);
+        assert_eq!(l.left("t"), 10);
+        clock.advance(Duration::minutes(1));
+        assert!(
+            l.acquire_many("t", 10).is_ok(),
+            "a new window holds the limit"
+        );
+        assert!(l.acquire_many("t", 11).is_err());
     }
 
     #[test]

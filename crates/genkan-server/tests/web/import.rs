@@ -224,3 +224,69 @@ async fn a_full_file_of_five_thousand_rows_imports_in_one_go() {
     assert_eq!(app.store.users(app.tenant).await.unwrap().len(), 5003);
     assert_eq!(queued(&app).await, 5000);
 }
+
+#[tokio::test]
+async fn imported_invitations_take_the_tenants_daily_mail_allowance_whole_or_not_at_all() {
+    let app = TestApp::spawn().await;
+    let admin = app.sign_in(ADMIN).await;
+    // One invitation by hand leaves 4,999 of the day's 5,000 mails.
+    admin
+        .post(
+            "/users",
+            &[
+                ("email", "single@acme.example"),
+                ("name", "Single Person"),
+                ("role", "host"),
+            ],
+        )
+        .await;
+    assert_eq!(queued(&app).await, 1, "the single invitation was queued");
+    let file = |n: usize, prefix: &str| {
+        let mut csv = String::from("email,display_name,role\n");
+        for i in 0..n {
+            csv.push_str(&format!("{prefix}{i}@acme.example,User {i},host\n"));
+        }
+        csv
+    };
+    let refused = import(&admin, file(5000, "big").as_bytes()).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(
+        refused.body.contains(
+            "would send 5000 invitations, but your organisation can send only 4999 more today"
+        ),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        app.store.users(app.tenant).await.unwrap().len(),
+        4,
+        "nothing imported"
+    );
+    assert_eq!(queued(&app).await, 1, "no mail queued by the refused file");
+    // A file that fits is imported and spends the rest of the day's allowance.
+    import(&admin, file(4999, "fits").as_bytes())
+        .await
+        .assert_redirect("/users/import?notice=imported&users=4999&groups=0");
+    assert_eq!(queued(&app).await, 5000);
+    let one_more = import(&admin, file(1, "late").as_bytes()).await;
+    assert_eq!(one_more.status, 429, "the day's mails are spent");
+    let by_hand = admin
+        .post(
+            "/users",
+            &[
+                ("email", "late@acme.example"),
+                ("name", "Late Person"),
+                ("role", "host"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        by_hand.status, 429,
+        "single invitations share the allowance"
+    );
+    // The next day the allowance is back.
+    app.clock.advance(chrono::Duration::days(1));
+    import(&admin, file(1, "next").as_bytes())
+        .await
+        .assert_redirect("/users/import?notice=imported&users=1&groups=0");
+}

@@ -205,6 +205,26 @@ async fn upload(State(state): State<AppState>, form: WebUpload) -> PageResult<Re
         }
     }
     if parsed.problems.is_empty() {
+        // Every imported user is sent an invitation: the whole file takes its mails
+        // from the tenant's daily allowance before anything is written, or is refused.
+        let rows = u32::try_from(parsed.users.len()).unwrap_or(u32::MAX);
+        let mails = &state.limits.invitation_mails;
+        let budget = match mails.acquire_many(&tenant.to_string(), rows) {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                let text = t.fill(
+                    "import.over_invitation_limit",
+                    &[
+                        ("rows", &rows.to_string()),
+                        ("left", &mails.left(&tenant.to_string()).to_string()),
+                        ("hours", &wait.div_ceil(3600).to_string()),
+                    ],
+                );
+                page.errors
+                    .add(&t, "file", "import_over_invitation_limit", &text);
+                return page.respond(StatusCode::TOO_MANY_REQUESTS);
+            }
+        };
         match state
             .store
             .import_users(
@@ -222,8 +242,10 @@ async fn upload(State(state): State<AppState>, form: WebUpload) -> PageResult<Re
                 ))
                 .into_response());
             }
-            // Someone added one of the addresses meanwhile: nothing was written.
+            // Someone added one of the addresses meanwhile: nothing was written
+            // and no mail is sent.
             Err(ImportRefusal::EmailsTaken(rows)) => {
+                mails.refund(budget);
                 parsed
                     .problems
                     .extend(rows.into_iter().map(|(row, _)| RowProblem {

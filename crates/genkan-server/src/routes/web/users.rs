@@ -118,18 +118,41 @@ async fn invite_page(State(state): State<AppState>, user: WebUser) -> PageResult
     Ok(Html(page.render()?).into_response())
 }
 
-/// Invitations per client address are limited (each one sends a mail): each one
-/// is counted in the same step that checks the limit, before it is sent.
+/// Invitations are limited per client address and per tenant and day (each one
+/// sends a mail): each is counted in the same step that checks the limit, before it
+/// is sent.
 fn invitation_limited(state: &AppState, user: &WebUser) -> Option<Response> {
-    let ip = user.ctx.ip.as_deref()?;
-    match state.limits.invitations.acquire(ip) {
-        // Counted for good: an invitation sent is never taken back.
-        Ok(_) => None,
-        Err(_) => Some(crate::web::error::error_page(
+    let too_many = || {
+        Some(crate::web::error::error_page(
             StatusCode::TOO_MANY_REQUESTS,
             "error.too_many",
             "error.too_many_detail",
-        )),
+        ))
+    };
+    let by_address = match user
+        .ctx
+        .ip
+        .as_deref()
+        .map(|ip| state.limits.invitations.acquire(ip))
+    {
+        Some(Err(_)) => return too_many(),
+        Some(Ok(attempt)) => Some(attempt),
+        None => None,
+    };
+    // Counted for good: an invitation sent is never taken back.
+    match state
+        .limits
+        .invitation_mails
+        .acquire(&user.session.tenant_id.to_string())
+    {
+        Ok(_) => None,
+        Err(_) => {
+            // Not sent: the address's place is given back.
+            if let Some(attempt) = by_address {
+                state.limits.invitations.refund(attempt);
+            }
+            too_many()
+        }
     }
 }
 
