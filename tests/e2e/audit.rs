@@ -161,6 +161,28 @@ async fn audit_verify_reports_a_removed_tail_from_the_backup_manifest_and_a_logg
         .unwrap_or(0);
     assert!(said.contains("audit log ok") && sources >= 3, "{said}");
 
+    // With the server running, the command hands its anchors to the server: a head
+    // past the chain's end, given in a file, is reported through the control socket.
+    let server = Server::start_in(dir, config);
+    let beyond = server.dir.path().join("heads-beyond-the-end.txt");
+    std::fs::write(&beyond, format!("{acme}:999999:{}", "ab".repeat(32))).unwrap();
+    let out = server.genkan(&["audit", "verify", "--anchor", beyond.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !out.status.success()
+            && said.contains(&format!(
+                "chain {acme}: the anchored row seq 999999 is missing"
+            ))
+            && said.contains("anchor file"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        server.log().contains("operator command"),
+        "ran in the server"
+    );
+    let (dir, config) = server.stop();
+
     let conn = insider(&dir.path().join("data"));
     let last: i64 = conn
         .query_row(

@@ -113,8 +113,8 @@ pub async fn verify(ctx: &OpCtx, given: Vec<Anchor>) -> anyhow::Result<()> {
         );
     }
     for f in anchored.findings.iter().take(SHOWN) {
-        ctx.console.println(format!(
-"audit log TAMPERED: {} ({})", f.finding, f.source));
+        ctx.console
+            .println(format!("audit log TAMPERED: {} ({})", f.finding, f.source));
     }
     if anchored.findings.len() > SHOWN {
         ctx.console.println(format!(
@@ -122,8 +122,8 @@ pub async fn verify(ctx: &OpCtx, given: Vec<Anchor>) -> anyhow::Result<()> {
             anchored.findings.len() - SHOWN
         ));
     }
-    ctx.console.println(format!(
-"heads: {}", format_heads(&heads)));
+    ctx.console
+        .println(format!("heads: {}", format_heads(&heads)));
     match (&chains.first_break, anchored.findings.first()) {
         (None, None) => Ok(()),
         (Some(b), _) => bail!(

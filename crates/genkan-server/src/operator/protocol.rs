@@ -211,6 +211,22 @@ mod tests {
     }
 
     #[test]
+    fn audit_verify_carries_the_operators_anchors_and_reads_a_request_without_them() {
+        let head = genkan_core::audit::anchor::ChainHead::new(3, 42, &[7; 32]);
+        let op = Operation::AuditVerify {
+            anchors: vec![Anchor {
+                source: "anchor file heads.txt".to_owned(),
+                recorded: None,
+                heads: vec![head],
+            }],
+        };
+        let back: Operation = serde_json::from_slice(&encode(&op)).unwrap();
+        assert_eq!(back, op);
+        let bare: Operation = serde_json::from_str("{\"op\":\"audit_verify\"}").unwrap();
+        assert_eq!(bare, Operation::AuditVerify { anchors: vec![] });
+    }
+
+    #[test]
     fn frames_have_a_stable_shape() {
         assert_eq!(
             String::from_utf8(encode(&Frame::Done(None))).unwrap(),
