@@ -152,6 +152,15 @@ pub enum Permission {
     Administer,
 }
 
+/// How much of the staff directory a principal sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryView {
+    /// Ids and names only: enough for pickers.
+    Names,
+    /// Everything, including addresses, roles and account states.
+    Full,
+}
+
 /// Which records of the tenant a principal may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
@@ -201,6 +210,19 @@ impl Principal {
                 by_role(*role) && (scopes.contains(&needed) || scopes.contains(&Scope::Admin))
             }
             Actor::Kiosk { .. } => false,
+        }
+    }
+
+    /// How much of the staff directory this principal sees, if anything: full
+    /// entries only for those who may administer (an administrator, or a token
+    /// of one with the `admin` scope), names for everyone else allowed to look.
+    pub fn directory_view(&self) -> Option<DirectoryView> {
+        if self.may(Permission::Administer) {
+            Some(DirectoryView::Full)
+        } else if self.may(Permission::ViewDirectory) {
+            Some(DirectoryView::Names)
+        } else {
+            None
         }
     }
 
@@ -287,6 +309,37 @@ mod tests {
         let host_admin_scope = token(Role::Host, vec![Scope::Admin]);
         assert!(!host_admin_scope.may(Permission::Administer));
         assert!(host_admin_scope.may(Permission::ManageAppointments));
+    }
+
+    #[test]
+    fn only_those_who_administer_see_more_of_the_directory_than_names() {
+        let token = |role, scopes: Vec<Scope>| Principal {
+            tenant_id: TenantId(1),
+            actor: Actor::Token {
+                token_id: TokenId(1),
+                user_id: UserId(7),
+                role,
+                scopes,
+            },
+        };
+        use DirectoryView::{Full, Names};
+        assert_eq!(user(Role::Admin).directory_view(), Some(Full));
+        assert_eq!(user(Role::Receptionist).directory_view(), Some(Names));
+        assert_eq!(user(Role::Host).directory_view(), Some(Names));
+        let admin_reader = token(Role::Admin, vec![Scope::DirectoryRead]);
+        assert_eq!(admin_reader.directory_view(), Some(Names));
+        assert_eq!(
+            token(Role::Admin, vec![Scope::Admin]).directory_view(),
+            Some(Full)
+        );
+        assert_eq!(
+            token(Role::Host, vec![Scope::Admin]).directory_view(),
+            Some(Names)
+        );
+        assert_eq!(
+            token(Role::Admin, vec![Scope::VisitsRead]).directory_view(),
+            None
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! - [`notification`]: what must be told to whom (not how it is delivered).
 //! - [`reach`]: whom an arrival's alerts can actually reach, and what the kiosk says.
 //! - [`offline`]: how long kiosks trust rosters; which journal replays are accepted.
-//! - [`audit`]: audit events and their hash chain.
+//! - [`audit`]: audit events, their keyed chain and its anchors.
 //! - [`webhook`]: signatures of the generic webhooks (sign and verify).
 //! - [`wire`]: the versioned kiosk API types shared by server and kiosk.
 #![forbid(unsafe_code)]

@@ -187,6 +187,21 @@ pub enum TokenCommand {
 /// `genkan audit …`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chains; names the first row that was changed or removed.
-    Verify(ConfigArg),
+    /// Recompute the keyed chains and compare them with the anchors outside the
+    /// database (backup manifests, `--anchor` files); names the first row that was
+    /// changed, or the tail that was removed.
+    Verify(AuditVerifyArgs),
+}
+
+/// Options of `genkan audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Configuration file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// A file holding chain heads recorded earlier: a backup manifest, a copied
+    /// `audit chain heads` log line, or the `heads:` line of an earlier run
+    /// (may be repeated).
+    #[arg(long, value_name = "FILE")]
+    pub anchor: Vec<PathBuf>,
 }

@@ -2,6 +2,7 @@
 //! [`crate::operator`], which hands them to the running server (the one writer) or
 //! runs them alone under the server lock.
 
+pub mod audit;
 pub mod backup;
 pub mod lifecycle;
 pub mod notice;
@@ -90,7 +91,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Backup(BackupCommand::Verify { file, config }) => {
             backup::verify(&config, file.as_deref())
         }
-        Command::Backup(BackupCommand::Restore(a)) => backup::restore(&a),
+        Command::Backup(BackupCommand::Restore(a)) => backup::restore(&a).await,
         Command::Notice(NoticeCommand::Publish(a)) => {
             let publish = Operation::NoticePublish {
                 kind: a.kind,
@@ -124,7 +125,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             };
             op(&config, create).await
         }
-        Command::Audit(AuditCommand::Verify(a)) => op(&a.config, Operation::AuditVerify).await,
+        Command::Audit(AuditCommand::Verify(a)) => {
+            let anchors = audit::read_anchor_files(&a.anchor)?;
+            op(&a.config, Operation::AuditVerify { anchors }).await
+        }
         Command::RenderSandbox(_) => {
             anyhow::bail!("render-sandbox is started by the server, not from here")
         }

@@ -1,15 +1,16 @@
 //! The audit log: appended in the same transaction as the change it records,
-//! hash-chained per tenant, verifiable row by row.
+//! chained per tenant with keyed links (verification: [`crate::audit_chain`]).
 
 use chrono::{DateTime, Utc};
 use genkan_core::access::Principal;
 use genkan_core::audit::{AuditEvent, GENESIS, Outcome};
 use genkan_core::id::TenantId;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde::Serialize;
 
+use crate::conn::writer::Tx;
 use crate::error::{StoreError, StoreResult};
-use crate::sql::{get_ts, optional, ts};
+use crate::sql::{optional, ts};
 
 /// Who did something, from where, when: attached to every audited change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +70,9 @@ impl AuditCtx {
     }
 }
 
-/// Appends one event to its tenant's chain.
+/// Appends one event to its tenant's chain, linked under the transaction's audit key.
 pub(crate) fn append(
-    conn: &Connection,
+    conn: &Tx<'_>,
     ctx: &AuditCtx,
     action: &str,
     target_kind: &str,
@@ -106,7 +107,7 @@ pub(crate) fn append(
         request_id: ctx.request_id.clone(),
         details: serde_json::to_string(details).unwrap_or_else(|_| "{}".to_owned()),
     };
-    let hash = event.chain_hash(seq, &prev_hash);
+    let hash = event.chain_mac(conn.audit_key(), seq, &prev_hash);
     conn.prepare_cached(
         "INSERT INTO audit_log (chain, seq, tenant_id, at, actor_kind, actor_id, action,
             target_kind, target_id, outcome, ip, request_id, details, prev_hash, hash)
@@ -132,105 +133,6 @@ pub(crate) fn append(
     Ok(())
 }
 
-/// The first row whose chain does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainBreak {
-    /// The chain (tenant id, 0 for system).
-    pub chain: i64,
-    /// Row id of the first bad row.
-    pub row_id: i64,
-    /// Sequence number within the chain where the break was found.
-    pub seq: i64,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// Result of verifying every chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChainReport {
-    /// Rows checked.
-    pub rows: u64,
-    /// Chains checked.
-    pub chains: u64,
-    /// The first break, if any.
-    pub first_break: Option<ChainBreak>,
-}
-
-/// Recomputes every hash of every chain; stops at the first break.
-pub fn verify_chains(conn: &Connection) -> StoreResult<ChainReport> {
-    let mut stmt = conn.prepare(
-        "SELECT id, chain, seq, tenant_id, at, actor_kind, actor_id, action, target_kind,
-                target_id, outcome, ip, request_id, details, prev_hash, hash
-         FROM audit_log ORDER BY chain, seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut report = ChainReport {
-        rows: 0,
-        chains: 0,
-        first_break: None,
-    };
-    let mut current_chain: Option<i64> = None;
-    let mut expected_prev = GENESIS;
-    let mut expected_seq = 1;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let chain: i64 = row.get(1)?;
-        let seq: i64 = row.get(2)?;
-        if current_chain != Some(chain) {
-            current_chain = Some(chain);
-            report.chains += 1;
-            expected_prev = GENESIS;
-            expected_seq = 1;
-        }
-        report.rows += 1;
-        let outcome = match row.get::<_, String>(10)?.as_str() {
-            "ok" => Outcome::Ok,
-            "denied" => Outcome::Denied,
-            _ => Outcome::Failed,
-        };
-        let event = AuditEvent {
-            tenant_id: row.get(3)?,
-            at: get_ts(row, 4)?,
-            actor_kind: row.get(5)?,
-            actor_id: row.get(6)?,
-            action: row.get(7)?,
-            target_kind: row.get(8)?,
-            target_id: row.get(9)?,
-            outcome,
-            ip: row.get(11)?,
-            request_id: row.get(12)?,
-            details: row.get(13)?,
-        };
-        let prev: Vec<u8> = row.get(14)?;
-        let stored: Vec<u8> = row.get(15)?;
-        let broken = |reason: &str| ChainBreak {
-            chain,
-            row_id: id,
-            seq,
-            reason: reason.to_owned(),
-        };
-        let problem = if seq != expected_seq {
-            Some(broken("a row is missing before this one"))
-        } else if prev.as_slice() != expected_prev.as_slice() {
-            Some(broken("previous-hash link does not match"))
-        } else if stored.as_slice() != event.chain_hash(seq, &expected_prev).as_slice() {
-            Some(broken("row content does not match its hash"))
-        } else {
-            None
-        };
-        if let Some(b) = problem {
-            report.first_break = Some(b);
-            return Ok(report);
-        }
-        expected_prev = stored
-            .as_slice()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("audit hash length".to_owned()))?;
-        expected_seq += 1;
-    }
-    Ok(report)
-}
-
 impl crate::Store {
     /// Records an event that changes nothing else (sign-in attempts, refusals).
     pub async fn record_audit(
@@ -244,10 +146,5 @@ impl crate::Store {
     ) -> StoreResult<()> {
         self.write(move |tx| append(tx, &ctx, action, target_kind, target_id, outcome, &details))
             .await
-    }
-
-    /// Verifies the audit chains of the live database.
-    pub async fn verify_audit(&self) -> StoreResult<ChainReport> {
-        self.read(verify_chains).await
     }
 }

@@ -8,12 +8,13 @@ use genkan_core::id::{AppointmentId, SiteId, TenantId, UserId, VisitId, VisitorI
 use genkan_core::reach::{Deliverable, Reach};
 use genkan_core::visit::{CheckInMethod, decide_check_in};
 use genkan_core::wire::v1::ErrorCode;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde_json::json;
 
 use crate::Store;
 use crate::appointments::add_visitor_row;
 use crate::audit::{AuditCtx, append};
+use crate::conn::writer::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::sql::ts;
 use crate::tenants::site_in;
@@ -22,7 +23,7 @@ use crate::visits::{PassKey, find_pass, queue_arrival_alerts};
 /// Checks a visitor in by their current pass, wherever its site; returns the visit
 /// and whom its alerts reach when the server delivers `deliverable`.
 fn check_in_visitor(
-    conn: &Connection,
+    conn: &Tx<'_>,
     keys: &crate::KeyRing,
     tenant: TenantId,
     visitor: VisitorId,

@@ -253,6 +253,12 @@ impl KeyRing {
         self.derive("fallback-code")
     }
 
+    /// The key of the audit chains' links, derived from the MAC key so it is used
+    /// for nothing else (and, like the MAC key, kept by key rotation).
+    pub fn audit_key(&self) -> genkan_core::audit::ChainKey {
+        genkan_core::audit::ChainKey::new(self.derive("audit-chain"))
+    }
+
     /// HMAC-SHA256 of `data` under a key derived for `purpose` (signed links, cookies).
     pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
         let key = self.derive(purpose);
@@ -326,6 +332,7 @@ mod tests {
         let after = new.seal(b"secret", "ctx");
         assert_eq!(old.open(&after, "ctx"), Err(SealError), "new key in use");
         assert_eq!(new.mac("a", b"x"), old.mac("a", b"x"), "links stay valid");
+        assert_eq!(new.audit_key(), old.audit_key(), "audit chains stay valid");
         let twice = new.rotated();
         assert_eq!(twice.open(&before, "ctx").unwrap(), b"secret");
         assert_eq!(twice.open(&after, "ctx").unwrap(), b"secret");

@@ -6,7 +6,8 @@
 //!
 //! - [`keys`]: the key ring kept outside the database.
 //! - [`migrate`]: embedded schema migrations.
-//! - [`audit`]: the hash-chained audit log; [`audit_search`] reads it for people.
+//! - [`audit`]: the chained audit log; [`audit_chain`] verifies it and compares it
+//!   with anchors; [`audit_search`] reads it for people.
 //! - [`signin`], [`mfa`], [`security`]: sign-in steps, second factor, tenant
 //!   sign-in policies and failure counters.
 //! - [`tenants`], [`appointments`], [`kiosks`], [`visits`], [`outbox`], [`tokens`]:
@@ -24,9 +25,11 @@ pub mod alerts;
 pub mod appointment_edit;
 pub mod appointments;
 pub mod audit;
+pub mod audit_chain;
 pub mod audit_search;
 pub mod backup;
 pub mod channels;
+mod credentials;
 mod dashboard;
 pub mod export;
 pub mod frontdesk;
@@ -143,10 +146,10 @@ impl Store {
     pub fn open(config: StoreConfig) -> StoreResult<Self> {
         create_private_file(&config.path)?;
         let conn = open(&config.path, &config.keys.database, Access::Write)?;
-        migrate::migrate(&conn)?;
+        migrate::migrate(&conn, &config.keys.audit_key())?;
         let outbox_signal = Arc::new(Notify::new());
         let readers = Readers::open(&config.path, &config.keys.database, config.readers)?;
-        let writer = Writer::start(conn, Arc::clone(&outbox_signal))?;
+        let writer = Writer::start(conn, Arc::clone(&outbox_signal), config.keys.audit_key())?;
         let checkpointer = Checkpointer::start(
             &config.path,
             &config.keys.database,

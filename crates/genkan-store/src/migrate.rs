@@ -1,6 +1,11 @@
 //! Schema migrations: the numbered SQL files of `migrations/`, embedded in the binary
 //! and applied in order at start-up. Released migrations are never edited.
+//!
+//! The migration that keys the audit chains ([`KEYED_SCHEMA`]) also records, in
+//! its own transaction, where each existing chain's keyed part starts (see
+//! [`crate::audit_chain`]): a database is never keyed without its boundaries.
 
+use genkan_core::audit::ChainKey;
 use rusqlite::Connection;
 
 use crate::error::{StoreError, StoreResult};
@@ -57,16 +62,24 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_device_search",
         include_str!("../../../migrations/0010_device_search.sql"),
     ),
+    (
+        11,
+        "0011_keyed_audit",
+        include_str!("../../../migrations/0011_keyed_audit.sql"),
+    ),
 ];
+
+/// The first schema version whose audit chains are keyed.
+pub const KEYED_SCHEMA: i64 = 11;
 
 /// The schema version this build expects.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
 
-/// Applies the migrations `conn` lacks, each in its own transaction.
-/// Refuses a database written by a newer Genkan.
-pub fn migrate(conn: &Connection) -> StoreResult<i64> {
+/// Applies the migrations `conn` lacks, each in its own transaction; audit chains
+/// are keyed under `audit_key`. Refuses a database written by a newer Genkan.
+pub fn migrate(conn: &Connection, audit_key: &ChainKey) -> StoreResult<i64> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest_version() {
         return Err(StoreError::Corrupt(format!(
@@ -76,12 +89,19 @@ pub fn migrate(conn: &Connection) -> StoreResult<i64> {
     }
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tracing::info!(migration = name, "applying migration");
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-        ))
-        .inspect_err(|_| {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = (|| -> StoreResult<()> {
+            conn.execute_batch(sql)?;
+            if *version == KEYED_SCHEMA {
+                crate::audit_chain::key_existing_chains(conn, audit_key)?;
+            }
+            conn.execute_batch(&format!("PRAGMA user_version = {version}; COMMIT;"))?;
+            Ok(())
+        })();
+        if applied.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
-        })?;
+        }
+        applied?;
     }
     Ok(latest_version())
 }
@@ -89,6 +109,10 @@ pub fn migrate(conn: &Connection) -> StoreResult<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key() -> ChainKey {
+        ChainKey::new([9; 32])
+    }
 
     #[test]
     fn migrations_are_numbered_in_order_without_gaps() {
@@ -101,8 +125,8 @@ mod tests {
     #[test]
     fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         let conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&conn).unwrap(), latest_version());
-        assert_eq!(migrate(&conn).unwrap(), latest_version());
+        assert_eq!(migrate(&conn, &key()).unwrap(), latest_version());
+        assert_eq!(migrate(&conn, &key()).unwrap(), latest_version());
         let tables: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
@@ -136,7 +160,7 @@ mod tests {
                  VALUES (1, 1, 1, 1, x'70', x'C0', 't', 't', 't', x'D16E57000000');",
         )
         .unwrap();
-        migrate(&conn).unwrap();
+        migrate(&conn, &key()).unwrap();
         let columns = |table: &str| -> Vec<String> {
             conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
                 .unwrap()
@@ -162,6 +186,9 @@ mod tests {
     fn a_newer_database_is_refused() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA user_version = 9999").unwrap();
-        assert!(matches!(migrate(&conn), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            migrate(&conn, &key()),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -269,8 +269,9 @@ impl Store {
         .await
     }
 
-    /// A signed-in user changes their password: the new hash is stored and every
-    /// other session of theirs ends. One audit row, `user.password_change`.
+    /// A signed-in user changes their password: the new hash is stored, every other
+    /// session of theirs ends (the one making the change stays signed in) and all
+    /// their API tokens are revoked. One audit row, `user.password_change`.
     pub async fn change_password(
         &self,
         tenant: TenantId,
@@ -287,11 +288,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            let ended = tx.execute(
-                "UPDATE sessions SET revoked_at = ?1
-                 WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL AND id_hash != ?4",
-                params![ts(ctx.at), tenant.get(), user.get(), keep.as_slice()],
-            )?;
+            let ended = crate::credentials::end_all(tx, tenant, user, Some(&keep), ctx.at)?;
             append(
                 tx,
                 &ctx,
@@ -299,7 +296,7 @@ impl Store {
                 "user",
                 Some(user.to_string()),
                 Outcome::Ok,
-                &json!({"sessions_ended": ended}),
+                &ended,
             )?;
             Ok(())
         })

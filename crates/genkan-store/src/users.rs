@@ -1,5 +1,6 @@
 //! The life of a staff account: single-use invitation and reset links, passwords,
-//! role changes, disabling (which ends every session at once), and groups.
+//! role changes, disabling (which ends every session and API token at once), and
+//! groups.
 
 use chrono::{DateTime, Duration, Utc};
 use genkan_core::access::Role;
@@ -14,6 +15,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::audit::{AuditCtx, append};
+use crate::credentials;
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::{new_credential, secret_hash};
 use crate::outbox::{NewMessage, enqueue};
@@ -293,7 +295,8 @@ impl Store {
     }
 
     /// Uses a link to set the user's password (PHC hash): marks the link used,
-    /// activates an invited account, and ends every existing session of the user.
+    /// activates an invited account, and ends every existing session and API token
+    /// of the user.
     pub async fn use_link(
         &self,
         secret: &str,
@@ -322,25 +325,22 @@ impl Store {
                 "UPDATE users SET password_hash = ?1, status = 'active' WHERE id = ?2 AND tenant_id = ?3",
                 params![password_hash, user.get(), tenant.get()],
             )?;
-            tx.execute(
-                "UPDATE sessions SET revoked_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
-                params![ts(ctx.at), tenant.get(), user.get()],
-            )?;
+            let ended = credentials::end_all(tx, tenant, user, None, ctx.at)?;
             let ctx = AuditCtx { tenant_id: Some(tenant), actor_kind: "user", actor_id: Some(user.get()), ..ctx };
-            append(tx, &ctx, &format!("user.link_{}_use", purpose.as_str()), "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
+            append(tx, &ctx, &format!("user.link_{}_use", purpose.as_str()), "user", Some(user.to_string()), Outcome::Ok, &ended)?;
             Ok(Ok((tenant, user)))
         })
         .await
     }
 
-    /// Replaces a password hash (rehash on sign-in, or a signed-in change).
-    pub async fn set_password_hash(
+    /// Replaces the hash of the same password with a stronger one (the rehash at
+    /// sign-in): the password does not change, so nothing ends and nothing is
+    /// audited. A new password goes through [`Store::change_password`] or a link.
+    pub async fn rehash_password(
         &self,
         tenant: TenantId,
         user: UserId,
         hash: String,
-        ctx: AuditCtx,
-        audit: bool,
     ) -> StoreResult<()> {
         self.write(move |tx| {
             let n = tx.execute(
@@ -350,23 +350,13 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
-            if audit {
-                append(
-                    tx,
-                    &ctx,
-                    "user.password_change",
-                    "user",
-                    Some(user.to_string()),
-                    Outcome::Ok,
-                    &json!({}),
-                )?;
-            }
             Ok(())
         })
         .await
     }
 
-    /// Disables or re-enables a user; disabling ends all their sessions and tokens' use at once.
+    /// Disables or re-enables a user. Disabling ends all their sessions and revokes
+    /// all their API tokens at once; re-enabling brings none of them back.
     pub async fn set_user_enabled(
         &self,
         tenant: TenantId,
@@ -394,14 +384,28 @@ impl Store {
                 "UPDATE users SET status = ?1 WHERE id = ?2 AND tenant_id = ?3",
                 params![status, user.get(), tenant.get()],
             )?;
-            if !enabled {
-                tx.execute(
-                    "UPDATE sessions SET revoked_at = ?1 WHERE tenant_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
-                    params![ts(ctx.at), tenant.get(), user.get()],
+            if enabled {
+                append(
+                    tx,
+                    &ctx,
+                    "user.enable",
+                    "user",
+                    Some(user.to_string()),
+                    Outcome::Ok,
+                    &json!({}),
+                )?;
+            } else {
+                let ended = credentials::end_all(tx, tenant, user, None, ctx.at)?;
+                append(
+                    tx,
+                    &ctx,
+                    "user.disable",
+                    "user",
+                    Some(user.to_string()),
+                    Outcome::Ok,
+                    &ended,
                 )?;
             }
-            let action = if enabled { "user.enable" } else { "user.disable" };
-            append(tx, &ctx, action, "user", Some(user.to_string()), Outcome::Ok, &json!({}))?;
             Ok(())
         })
         .await

@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::Store;
 use crate::audit::{AuditCtx, append};
+use crate::conn::writer::Tx;
 use crate::error::{StoreError, StoreResult};
 use crate::kiosks::KioskAuth;
 use crate::sql::{get_opt_ts, get_ts, ts};
@@ -195,7 +196,7 @@ pub(crate) fn kiosk_active(
 }
 
 fn refuse<T: Serialize>(
-    conn: &Connection,
+    conn: &Tx<'_>,
     kiosk: &KioskAuth,
     key: &str,
     ctx: &AuditCtx,
@@ -219,7 +220,7 @@ fn refuse<T: Serialize>(
 
 /// Refuses a journal replay (`replay_refused`), with the reason in the audit log.
 fn refuse_replay<T: Serialize>(
-    conn: &Connection,
+    conn: &Tx<'_>,
     kiosk: &KioskAuth,
     key: &str,
     ctx: &AuditCtx,

@@ -269,14 +269,14 @@ async fn twelve_online_backups_leave_ten_verified_generations_in_each_of_two_pla
         let files = std::fs::read_dir(dest).unwrap().count();
         assert_eq!(files, 20, "ten backups and ten manifests, nothing else");
         for (i, g) in gens.iter().enumerate() {
-            let report = verify_backup(&g.path, &f.keys.database).unwrap();
+            let report = verify_backup(&g.path, &f.keys).unwrap();
             assert!(report.audit.rows > 0);
             assert!(g.manifest.tables["visits"] >= 0);
             let target = f.dir.path().join(format!(
                 "restored-{}-{i}",
                 dest.file_name().unwrap().to_string_lossy()
             ));
-            restore_into(&g.path, &f.keys.database, &target).unwrap();
+            restore_into(&g.path, &f.keys, &target).unwrap();
             let restored = open(&target, &f.keys);
             assert_eq!(restored.verify_audit().await.unwrap().first_break, None);
             assert!(!target.join("genkan.db-wal").exists() || restored.ping().await.is_ok());
@@ -308,7 +308,7 @@ async fn a_flipped_byte_a_truncated_file_and_a_wrong_key_all_fail_and_restore_re
         .await
         .unwrap();
     let good = outcome.written[0].clone();
-    verify_backup(&good, &f.keys.database).unwrap();
+    verify_backup(&good, &f.keys).unwrap();
 
     let copy = |name: &str| {
         let p = f.dir.path().join(name);
@@ -329,12 +329,10 @@ async fn a_flipped_byte_a_truncated_file_and_a_wrong_key_all_fail_and_restore_re
     let middle = bytes.len() / 2 + 100;
     bytes[middle] ^= 0x01;
     std::fs::write(&flipped, &bytes).unwrap();
-    let err = verify_backup(&flipped, &f.keys.database)
-        .unwrap_err()
-        .to_string();
+    let err = verify_backup(&flipped, &f.keys).unwrap_err().to_string();
     assert!(err.contains("SHA-256"), "{err}");
     refit_manifest(&flipped);
-    let err = verify_backup(&flipped, &f.keys.database).unwrap_err();
+    let err = verify_backup(&flipped, &f.keys).unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt(_) | StoreError::KeyRejected),
         "page HMAC must catch it: {err}"
@@ -348,24 +346,18 @@ async fn a_flipped_byte_a_truncated_file_and_a_wrong_key_all_fail_and_restore_re
         .unwrap()
         .set_len(len - 4096)
         .unwrap();
-    let err = verify_backup(&truncated, &f.keys.database)
-        .unwrap_err()
-        .to_string();
+    let err = verify_backup(&truncated, &f.keys).unwrap_err().to_string();
     assert!(err.contains("size"), "{err}");
     refit_manifest(&truncated);
-    assert!(verify_backup(&truncated, &f.keys.database).is_err());
+    assert!(verify_backup(&truncated, &f.keys).is_err());
 
     let wrong = KeyRing::generate();
     assert!(matches!(
-        verify_backup(&good, &wrong.database),
+        verify_backup(&good, &wrong),
         Err(StoreError::KeyRejected)
     ));
 
-    for (bad, key) in [
-        (&flipped, &f.keys.database),
-        (&truncated, &f.keys.database),
-        (&good, &wrong.database),
-    ] {
+    for (bad, key) in [(&flipped, &f.keys), (&truncated, &f.keys), (&good, &wrong)] {
         let target = f.dir.path().join("restore-target");
         assert!(restore_into(bad, key, &target).is_err());
         assert!(
@@ -375,7 +367,7 @@ async fn a_flipped_byte_a_truncated_file_and_a_wrong_key_all_fail_and_restore_re
         );
         assert!(!drill(bad, key, f.dir.path()).ok);
     }
-    assert!(drill(&good, &f.keys.database, f.dir.path()).ok);
+    assert!(drill(&good, &f.keys, f.dir.path()).ok);
     // The live database is still what it was.
     assert_eq!(f.store.verify_audit().await.unwrap().first_break, None);
     assert_eq!(f.store.tenant_statuses().await.unwrap().len(), 1);

@@ -479,9 +479,9 @@ async fn the_audit_chain_verifies_and_names_a_tampered_row() {
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET action = 'tampered' WHERE id = 3;",
     )
     .unwrap();
-    let report = genkan_store::audit::verify_chains(&conn).unwrap();
+    let report = genkan_store::audit_chain::verify_chains(&conn, &keys.audit_key()).unwrap();
     let broken = report.first_break.expect("tampering must be found");
-    assert_eq!(broken.row_id, 3);
+    assert_eq!(broken.row_id, Some(3));
 }
 
 fn hex_key(keys: &KeyRing) -> String {

@@ -4,11 +4,12 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use genkan_core::audit::Outcome;
 use genkan_core::{Clock as _, SystemClock};
-use genkan_store::KeyRing;
 use genkan_store::backup::Progress;
 use genkan_store::backup::files::generations;
-use genkan_store::backup::verify::{restore_into, verify_backup};
+use genkan_store::backup::verify::{VerifyReport, restore_into, verify_backup};
+use genkan_store::{AuditCtx, KeyRing, Store, StoreConfig};
 
 use crate::cli::ops::RestoreArgs;
 use crate::config::Config;
@@ -155,7 +156,7 @@ pub fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
     }
     let mut failed = 0;
     for f in &files {
-        match verify_backup(f, &keys.database) {
+        match verify_backup(f, &keys) {
             Ok(r) => println!(
                 "ok      {} ({} tables, {} audit rows, {} ms)",
                 f.display(),
@@ -175,14 +176,38 @@ pub fn verify(path: &Path, file: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records the restore in the restored database's system audit chain: anchors
+/// recorded between the restored snapshot and now describe history it replaced.
+async fn record_restore(db: &Path, keys: &KeyRing, report: &VerifyReport) -> anyhow::Result<()> {
+    let store = Store::open(StoreConfig {
+        path: db.to_owned(),
+        keys: keys.clone(),
+        readers: 1,
+    })
+    .with_context(|| format!("opening the restored {}", db.display()))?;
+    store
+        .record_audit(
+            AuditCtx::system(None, SystemClock.now()),
+            "backup.restore",
+            "backup",
+            Some(report.manifest.file.clone()),
+            Outcome::Ok,
+            serde_json::json!({"snapshot_at": report.manifest.created_at}),
+        )
+        .await
+        .context("recording the restore in the audit log")?;
+    Ok(())
+}
+
 /// `genkan backup restore`: into a new directory, or over the live database with
 /// no server running.
-pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
+pub async fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let (config, keys) = keys(&args.config)?;
     if let Some(dir) = &args.into {
         eprintln!("verifying {} …", args.file.display());
-        let report = restore_into(&args.file, &keys.database, dir)
+        let report = restore_into(&args.file, &keys, dir)
             .with_context(|| format!("restoring {}", args.file.display()))?;
+        record_restore(&dir.join("genkan.db"), &keys, &report).await?;
         println!(
             "restored {} into {} ({} tables, {} audit rows verified); start a server with data.dir = {} and the same key file",
             report.manifest.file,
@@ -198,7 +223,7 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let _lock = ServerLock::acquire_alone(data)
         .context("stop the server before restoring over the live database")?;
     eprintln!("verifying {} …", args.file.display());
-    verify_backup(&args.file, &keys.database)
+    verify_backup(&args.file, &keys)
         .with_context(|| format!("verifying {}", args.file.display()))?;
     let live = config.data.database();
     let stamp = SystemClock.now().format("%Y%m%dT%H%M%SZ");
@@ -212,8 +237,9 @@ pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
             }
         }
     }
-    match restore_into(&args.file, &keys.database, data) {
+    match restore_into(&args.file, &keys, data) {
         Ok(report) => {
+            record_restore(&live, &keys, &report).await?;
             println!(
                 "replaced the live database with {}; the previous one is in {}",
                 report.manifest.file,

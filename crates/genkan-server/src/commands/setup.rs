@@ -1,4 +1,4 @@
-//! `genkan tenant create`, `genkan token create` and `genkan audit verify`.
+//! `genkan tenant create` and `genkan token create`.
 
 use anyhow::{Context as _, bail};
 use chrono::Duration;
@@ -149,25 +149,4 @@ pub async fn create_token(
             .to_string(),
     );
     Ok(())
-}
-
-/// `genkan audit verify`: recomputes the hash chains.
-pub async fn verify_audit(ctx: &OpCtx) -> anyhow::Result<()> {
-    let report = ctx.store.verify_audit().await?;
-    match report.first_break {
-        None => {
-            ctx.console.println(format!(
-                "audit log ok: {} rows in {} chains verified",
-                report.rows, report.chains
-            ));
-            Ok(())
-        }
-        Some(b) => {
-            ctx.console.println(format!(
-                "audit log TAMPERED: chain {} row id {} (seq {}): {}",
-                b.chain, b.row_id, b.seq, b.reason
-            ));
-            bail!("audit verification failed at row {}", b.row_id)
-        }
-    }
 }

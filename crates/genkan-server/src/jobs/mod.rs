@@ -1,6 +1,7 @@
 //! Scheduled jobs: each has a schedule (every N minutes, or daily at a local time)
 //! and runs on the scheduler task. Tests call `Scheduler::tick` with a moved clock.
 
+pub mod audit_anchor;
 pub mod auto_checkout;
 pub mod backup;
 pub mod kiosk_silence;
@@ -88,6 +89,7 @@ impl Scheduler {
             Box::new(no_show::NoShow),
             Box::new(lifecycle::Lifecycle),
             Box::new(backup::DailyBackup),
+            Box::new(audit_anchor::AuditAnchor),
         ];
         Self {
             ctx,

@@ -10,7 +10,7 @@ use genkan_store::{AuditCtx, Store};
 
 use super::console::Console;
 use super::protocol::Operation;
-use crate::commands::{backup, lifecycle, notice, setup};
+use crate::commands::{audit, backup, lifecycle, notice, setup};
 use crate::config::Config;
 
 /// What an operation runs with.
@@ -82,7 +82,7 @@ pub async fn run(ctx: &OpCtx, op: Operation) -> anyhow::Result<()> {
             days,
             refresh,
         } => setup::create_token(ctx, &tenant, &user, &scopes, days, refresh).await,
-        Operation::AuditVerify => setup::verify_audit(ctx).await,
+        Operation::AuditVerify { anchors } => audit::verify(ctx, anchors).await,
         Operation::BackupNow => backup::now(ctx).await,
         Operation::BackupList => backup::list(ctx).await,
         Operation::NoticePublish {

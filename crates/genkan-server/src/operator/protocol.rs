@@ -3,14 +3,16 @@
 //! its own line. Versioned: a server answers a request of another version with an
 //! error naming both.
 
+use genkan_store::audit_chain::Anchor;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncReadExt as _};
 
 /// Version of the protocol spoken here.
 pub const VERSION: u32 = 1;
 
-/// Longest request line accepted (arguments of a command line fit many times).
-pub const MAX_REQUEST: u64 = 64 * 1024;
+/// Longest request line accepted: arguments of a command line fit many times, and
+/// so do the chain heads of anchor files (about 100 bytes a tenant).
+pub const MAX_REQUEST: u64 = 8 * 1024 * 1024;
 
 /// Longest frame a client accepts (output is sent line by line).
 pub const MAX_FRAME: u64 = 16 * 1024 * 1024;
@@ -71,7 +73,11 @@ pub enum Operation {
         refresh: bool,
     },
     /// `genkan audit verify`.
-    AuditVerify,
+    AuditVerify {
+        /// Chain heads from the files given with `--anchor`, read by the command.
+        #[serde(default)]
+        anchors: Vec<Anchor>,
+    },
     /// `genkan backup now`.
     BackupNow,
     /// `genkan backup list`.
@@ -108,7 +114,7 @@ impl Operation {
             Self::TenantEnd { .. } => "tenant end",
             Self::TenantList => "tenant list",
             Self::TokenCreate { .. } => "token create",
-            Self::AuditVerify => "audit verify",
+            Self::AuditVerify { .. } => "audit verify",
             Self::BackupNow => "backup now",
             Self::BackupList => "backup list",
             Self::NoticePublish { .. } => "notice publish",
@@ -202,6 +208,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    #[test]
+    fn audit_verify_carries_the_operators_anchors_and_reads_a_request_without_them() {
+        let head = genkan_core::audit::anchor::ChainHead::new(3, 42, &[7; 32]);
+        let op = Operation::AuditVerify {
+            anchors: vec![Anchor {
+                source: "anchor file heads.txt".to_owned(),
+                recorded: None,
+                heads: vec![head],
+            }],
+        };
+        let back: Operation = serde_json::from_slice(&encode(&op)).unwrap();
+        assert_eq!(back, op);
+        let bare: Operation = serde_json::from_str("{\"op\":\"audit_verify\"}").unwrap();
+        assert_eq!(bare, Operation::AuditVerify { anchors: vec![] });
     }
 
     #[test]

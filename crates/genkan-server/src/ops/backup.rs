@@ -72,7 +72,7 @@ async fn drill_copies(
     written: &[PathBuf],
     sha256: &str,
 ) -> DrillReport {
-    let key = store.keys().database.clone();
+    let keys = store.keys().clone();
     let work = config.data.dir.join("tmp");
     let files = written.to_vec();
     let expected = sha256.to_owned();
@@ -85,7 +85,7 @@ async fn drill_copies(
                 detail: "no copy was written".to_owned(),
             });
         };
-        let mut report = drill(first, &key, &work);
+        let mut report = drill(first, &keys, &work);
         for other in &files[1..] {
             match sha256_file(other) {
                 Ok((sha, _)) if sha == expected => {}

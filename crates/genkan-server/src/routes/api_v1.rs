@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
         .route("/sites", get(list_sites).post(create_site))
-        .route("/users", get(list_users).post(create_user))
+        .route(
+            "/users",
+            get(super::api_directory::list_users).post(create_user),
+        )
         .route("/kiosks", get(list_kiosks).post(create_kiosk))
         .route("/kiosks/{id}/revoke", post(revoke_kiosk))
         .route(
@@ -120,11 +123,6 @@ async fn create_site(
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(site)))
-}
-
-async fn list_users(State(s): State<AppState>, staff: Staff) -> ApiResult<Json<Vec<User>>> {
-    require(&staff, Permission::ViewDirectory)?;
-    Ok(Json(s.store.users(staff.principal.tenant_id).await?))
 }
 
 #[derive(Deserialize)]

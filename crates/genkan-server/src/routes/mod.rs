@@ -1,6 +1,7 @@
 //! The router: the one place where every URL and its handler can be seen.
 
 pub mod api_channels;
+pub mod api_directory;
 pub mod api_v1;
 pub mod health;
 pub mod kiosk_reply;

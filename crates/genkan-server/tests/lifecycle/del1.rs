@@ -207,7 +207,7 @@ async fn an_ended_tenant_leaves_no_row_no_canary_and_no_backup_thirty_one_days_l
                 "{} still holds the tenant",
                 g.path.display()
             );
-            verify_backup(&g.path, &ops.keys.database).unwrap();
+            verify_backup(&g.path, &ops.keys).unwrap();
             leaks.extend(canaries_in(&g.path, &key, false));
             let copy = raw(&g.path, &ops.keys);
             assert!(rows_of(&copy, gone.id.get()).iter().all(|(_, n)| *n == 0));

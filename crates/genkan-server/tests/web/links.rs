@@ -46,7 +46,7 @@ async fn forgot(app: &TestApp, organisation: &str, email: &str, ip: &str) -> Pag
 }
 
 /// Asks for a reset of `email` and returns the mailed secret.
-async fn reset_link(app: &TestApp, organisation: &str, email: &str) -> String {
+pub(crate) async fn reset_link(app: &TestApp, organisation: &str, email: &str) -> String {
     forgot(app, organisation, email, "127.0.20.1").await;
     queued_links(app)
         .await
@@ -69,7 +69,7 @@ async fn offered(app: &TestApp, form: &str, secret: &str) -> (Browser, bool) {
 }
 
 /// Opens `secret` at `form` and sets `password`; whether the server took it.
-async fn use_link(app: &TestApp, form: &str, secret: &str, password: &str) -> bool {
+pub(crate) async fn use_link(app: &TestApp, form: &str, secret: &str, password: &str) -> bool {
     let (b, _) = offered(app, form, secret).await;
     // The pre-session token of any form page (a refused link shows no form).
     let csrf = csrf_of(&b.get("/login").await.body);

@@ -9,6 +9,7 @@ mod allowlist;
 mod api_credentials;
 mod api_tokens;
 mod audit;
+mod credentials;
 mod csrf;
 mod devices;
 mod helpers;

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use genkan_core::audit::anchor::ChainHead;
 use genkan_core::tenant::TimeZone;
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
@@ -30,8 +31,9 @@ use crate::{Store, create_private_file};
 pub use files::{Generation, RotationPolicy};
 pub use verify::VerifyReport;
 
-/// Version of the manifest format.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// Version of the manifest format: 2 adds `audit_heads`; version 1 manifests
+/// (without them) are still read and verified.
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// What a backup file holds, written next to it as `<file>.manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +58,11 @@ pub struct Manifest {
     pub tenants: Vec<i64>,
     /// How the file is encrypted.
     pub encryption: String,
+    /// The last row of every audit chain in the copy (sequence number and link):
+    /// an anchor outside the database for `genkan audit verify`. Absent in
+    /// manifests written before anchors existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_heads: Option<Vec<ChainHead>>,
 }
 
 impl Manifest {
@@ -244,7 +251,10 @@ fn stage(
     let result = (|| {
         snapshot(db, key, &staged, plan.step_pages, progress)?;
         progress(Progress::Sealing);
-        let (tables, schema_version, tenants) = describe(&open_copy(&staged, key)?)?;
+        let copy = open_copy(&staged, key)?;
+        let (tables, schema_version, tenants) = describe(&copy)?;
+        let audit_heads = crate::audit_chain::chain_heads(&copy)?;
+        drop(copy);
         let (sha256, size_bytes) = sha256_file(&staged)?;
         Ok(Manifest {
             format: MANIFEST_FORMAT,
@@ -257,6 +267,7 @@ fn stage(
             tables,
             tenants,
             encryption: "sqlcipher4/database-key".to_owned(),
+            audit_heads: Some(audit_heads),
         })
     })();
     match result {

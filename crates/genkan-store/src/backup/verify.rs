@@ -1,8 +1,9 @@
 //! Verification and restore of a backup file. A backup verifies when its size and
 //! SHA-256 match the manifest, it opens with the key (every page's SQLCipher HMAC
 //! checks), `PRAGMA integrity_check` is `ok`, every table has the manifest's row
-//! count and every audit chain verifies. Restore verifies first and never
-//! overwrites an existing database.
+//! count, every audit chain verifies (keyed links under the audit key) and ends
+//! where the manifest's heads say (when it has them). Restore verifies first and
+//! never overwrites an existing database.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,9 +12,9 @@ use serde::Serialize;
 
 use super::files::{read_manifest, sync_dir};
 use super::{Manifest, describe, open_copy, sha256_file};
-use crate::audit::{ChainReport, verify_chains};
+use crate::audit_chain::{ChainReport, chain_heads, verify_chains};
 use crate::error::{StoreError, StoreResult};
-use crate::keys::DbKey;
+use crate::keys::KeyRing;
 
 /// What a successful verification found.
 #[derive(Debug, Clone, Serialize)]
@@ -54,8 +55,8 @@ fn check_checksum(path: &Path, manifest: &Manifest) -> StoreResult<()> {
 }
 
 /// Opens the copy and checks HMACs, integrity, row counts and the audit chains.
-fn check_content(path: &Path, key: &DbKey, manifest: &Manifest) -> StoreResult<ChainReport> {
-    let conn = open_copy(path, key)?;
+fn check_content(path: &Path, keys: &KeyRing, manifest: &Manifest) -> StoreResult<ChainReport> {
+    let conn = open_copy(path, &keys.database)?;
     // SQLCipher's own check: the HMAC of every page.
     let cipher_problems: Vec<String> = conn
         .prepare("PRAGMA cipher_integrity_check")?
@@ -111,18 +112,22 @@ fn check_content(path: &Path, key: &DbKey, manifest: &Manifest) -> StoreResult<C
             "row counts differ from the manifest: {diff}"
         )));
     }
-    let audit = verify_chains(&conn)?;
+    let audit = verify_chains(&conn, &keys.audit_key())?;
     if let Some(b) = &audit.first_break {
-        return Err(corrupt(format!(
-            "audit chain {} breaks at row {} (seq {}): {}",
-            b.chain, b.row_id, b.seq, b.reason
-        )));
+        return Err(corrupt(format!("audit chain breaks: {b}")));
+    }
+    if let Some(heads) = &manifest.audit_heads
+        && *heads != chain_heads(&conn)?
+    {
+        return Err(corrupt(
+            "the audit chain heads differ from the manifest's".to_owned(),
+        ));
     }
     Ok(audit)
 }
 
-/// Verifies the backup file at `path` against its manifest with `key`.
-pub fn verify_backup(path: &Path, key: &DbKey) -> StoreResult<VerifyReport> {
+/// Verifies the backup file at `path` against its manifest with `keys`.
+pub fn verify_backup(path: &Path, keys: &KeyRing) -> StoreResult<VerifyReport> {
     let started = Instant::now();
     let manifest = read_manifest(path).ok_or_else(|| {
         corrupt(format!(
@@ -132,7 +137,7 @@ pub fn verify_backup(path: &Path, key: &DbKey) -> StoreResult<VerifyReport> {
         ))
     })?;
     check_checksum(path, &manifest)?;
-    let audit = check_content(path, key, &manifest)?;
+    let audit = check_content(path, keys, &manifest)?;
     Ok(VerifyReport {
         file: path.to_owned(),
         manifest,
@@ -145,7 +150,7 @@ pub fn verify_backup(path: &Path, key: &DbKey) -> StoreResult<VerifyReport> {
 /// manifest, copies it beside the target, checks the copy's content (page
 /// authentication, integrity, row counts, audit chains) and only then renames it into
 /// place. Never overwrites an existing database; a failed check leaves nothing behind.
-pub fn restore_into(backup: &Path, key: &DbKey, dir: &Path) -> StoreResult<VerifyReport> {
+pub fn restore_into(backup: &Path, keys: &KeyRing, dir: &Path) -> StoreResult<VerifyReport> {
     let started = Instant::now();
     let manifest = read_manifest(backup).ok_or_else(|| {
         corrupt(format!(
@@ -169,7 +174,7 @@ pub fn restore_into(backup: &Path, key: &DbKey, dir: &Path) -> StoreResult<Verif
     let _ = std::fs::remove_file(&restoring);
     let checked = super::pace::copy_paced(backup, &restoring)
         .map_err(StoreError::from)
-        .and_then(|()| check_content(&restoring, key, &manifest));
+        .and_then(|()| check_content(&restoring, keys, &manifest));
     let audit = match checked {
         Ok(audit) => audit,
         Err(e) => {
@@ -200,10 +205,10 @@ pub struct DrillReport {
 
 /// Restores `backup` into a fresh directory under `work_dir`, checks it, and
 /// removes the directory again.
-pub fn drill(backup: &Path, key: &DbKey, work_dir: &Path) -> DrillReport {
+pub fn drill(backup: &Path, keys: &KeyRing, work_dir: &Path) -> DrillReport {
     let started = Instant::now();
     let scratch = work_dir.join(format!(".drill-{}", hex::encode(rand::random::<[u8; 6]>())));
-    let result = restore_into(backup, key, &scratch);
+    let result = restore_into(backup, keys, &scratch);
     let _ = std::fs::remove_dir_all(&scratch);
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
@@ -224,5 +229,89 @@ pub fn drill(backup: &Path, key: &DbKey, work_dir: &Path) -> DrillReport {
             elapsed_ms,
             detail: e.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use genkan_core::audit::Outcome;
+    use genkan_core::tenant::TimeZone;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::backup::files::manifest_path;
+    use crate::backup::{BackupPlan, RotationPolicy};
+    use crate::{AuditCtx, Store, StoreConfig};
+
+    fn write_manifest(file: &Path, manifest: &Value) {
+        std::fs::write(manifest_path(file), serde_json::to_vec(manifest).unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn manifests_carry_the_chain_heads_and_older_ones_without_them_still_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeyRing::generate();
+        let store = Store::open(StoreConfig {
+            path: dir.path().join("genkan.db"),
+            keys: keys.clone(),
+            readers: 1,
+        })
+        .unwrap();
+        let at: DateTime<Utc> = "2026-11-24T01:00:00Z".parse().unwrap();
+        for action in ["test.one", "test.two"] {
+            store
+                .record_audit(
+                    AuditCtx::system(None, at),
+                    action,
+                    "test",
+                    None,
+                    Outcome::Ok,
+                    json!({}),
+                )
+                .await
+                .unwrap();
+        }
+        let plan = BackupPlan {
+            destinations: vec![dir.path().join("backups")],
+            generations: 2,
+            step_pages: 16,
+            app_version: "test".into(),
+            zone: TimeZone::default(),
+            work_dir: dir.path().join("tmp"),
+        };
+        let out = store
+            .backup(plan, RotationPolicy::default(), at, |_| {})
+            .await
+            .unwrap();
+        let file = out.written[0].clone();
+        let heads = store.audit_heads().await.unwrap();
+        assert_eq!(out.manifest.audit_heads.as_ref(), Some(&heads));
+        assert_eq!((heads[0].chain, heads[0].seq), (0, 2));
+        assert_eq!(verify_backup(&file, &keys).unwrap().audit.rows, 2);
+        let written: Value =
+            serde_json::from_slice(&std::fs::read(manifest_path(&file)).unwrap()).unwrap();
+
+        // A manifest of the first format (no heads) still verifies.
+        let mut old = written.clone();
+        old.as_object_mut().unwrap().remove("audit_heads");
+        old["format"] = 1.into();
+        write_manifest(&file, &old);
+        verify_backup(&file, &keys).unwrap();
+
+        // Heads that do not match the copy fail it.
+        let mut wrong = written.clone();
+        wrong["audit_heads"][0]["seq"] = 1.into();
+        write_manifest(&file, &wrong);
+        let err = verify_backup(&file, &keys).unwrap_err().to_string();
+        assert!(err.contains("heads differ"), "{err}");
+
+        // The right database key with another audit key fails the chain.
+        write_manifest(&file, &written);
+        let mut other: Value = serde_json::from_str(&keys.to_file_text()).unwrap();
+        other["mac"] = hex::encode([7u8; 32]).into();
+        let other = KeyRing::parse(&other.to_string()).unwrap();
+        let err = verify_backup(&file, &other).unwrap_err().to_string();
+        assert!(err.contains("MAC"), "{err}");
     }
 }

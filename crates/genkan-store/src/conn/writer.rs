@@ -8,6 +8,7 @@ use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use genkan_core::audit::ChainKey;
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -19,9 +20,11 @@ const MAX_BATCH: usize = 512;
 /// Requests waiting beyond this are refused with `Busy` instead of queueing forever.
 const QUEUE_DEPTH: usize = 20_000;
 
-/// The connection a job sees, plus what it wants done after the commit.
+/// The connection a job sees, the audit key its audit rows are linked with, and
+/// what it wants done after the commit.
 pub(crate) struct Tx<'c> {
     conn: &'c Connection,
+    audit_key: &'c ChainKey,
     wake_outbox: Cell<bool>,
 }
 
@@ -29,6 +32,11 @@ impl Tx<'_> {
     /// Asks for the outbox worker to be woken once this transaction commits.
     pub(crate) fn wake_outbox(&self) {
         self.wake_outbox.set(true);
+    }
+
+    /// The key audit rows appended in this transaction are linked with.
+    pub(crate) fn audit_key(&self) -> &ChainKey {
+        self.audit_key
     }
 }
 
@@ -91,12 +99,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread owning `conn`.
-    pub(crate) fn start(conn: Connection, outbox: Arc<Notify>) -> StoreResult<Self> {
+    /// Starts the writer thread owning `conn`; audit rows are linked under `audit_key`.
+    pub(crate) fn start(
+        conn: Connection,
+        outbox: Arc<Notify>,
+        audit_key: ChainKey,
+    ) -> StoreResult<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("genkan-writer".to_owned())
-            .spawn(move || run(&conn, rx, &outbox))?;
+            .spawn(move || run(&conn, rx, &outbox, &audit_key))?;
         Ok(Self {
             jobs: tx,
             _thread: Arc::new(Joined::new(thread)),
@@ -123,7 +135,12 @@ impl Writer {
     }
 }
 
-fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, outbox: &Notify) {
+fn run(
+    conn: &Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    outbox: &Notify,
+    audit_key: &ChainKey,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -135,6 +152,7 @@ fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, outbox: &Notify)
         }
         let tx = Tx {
             conn,
+            audit_key,
             wake_outbox: Cell::new(false),
         };
         let commit = run_batch(&tx, &mut batch);

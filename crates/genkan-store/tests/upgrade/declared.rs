@@ -64,6 +64,13 @@ pub(crate) const DECLARED: &[Declared] = &[
         reason: "a code digest keyed by the roster key is what a stolen kiosk inverted; \
                  no code verifier leaves the server any more (KIO-1)",
     },
+    Declared {
+        table: "api_tokens",
+        change: Change::ColumnRewritten("revoked_at"),
+        migration: "0011_keyed_audit.sql",
+        reason: "tokens of users disabled before disabling revoked tokens are revoked, so \
+                 re-enabling such a user cannot revive them (TOK-1); no other token changes",
+    },
 ];
 
 /// The table's name after the upgrade.

@@ -215,7 +215,7 @@ pub(crate) async fn login(
             .map_err(PageError::internal)?;
         state
             .store
-            .set_password_hash(user.tenant_id, user.id, hash, ctx.clone(), false)
+            .rehash_password(user.tenant_id, user.id, hash)
             .await?;
     }
     let enrolled = state
