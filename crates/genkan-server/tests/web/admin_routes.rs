@@ -221,6 +221,8 @@ fn body_for(route: &Route, world: &World, csrf: &str) -> Option<(String, Vec<u8>
         ("retention_days", "1"),
         ("subject", "Iso"),
         ("body", "Iso"),
+        ("scope", "visits:read"),
+        ("days", "30"),
     ];
     if route.path == "/settings/logo" || route.path == "/users/import" {
         let logo = route.path == "/settings/logo";

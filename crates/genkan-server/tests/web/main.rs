@@ -33,4 +33,5 @@ mod settings;
 mod signin;
 mod sites;
 mod template_limits;
+mod token_pages;
 mod users;

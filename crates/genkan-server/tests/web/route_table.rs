@@ -320,7 +320,7 @@ impl World {
             id("user")
         } else if p.starts_with("/kiosks/") || p.starts_with("/api/v1/kiosks/") {
             id("kiosk")
-        } else if p.starts_with("/api/v1/tokens/") {
+        } else if p.starts_with("/api/v1/tokens/") || p.starts_with("/settings/api-tokens/") {
             id("token")
         } else if p.starts_with("/privacy/visitors/") {
             id("visitor")

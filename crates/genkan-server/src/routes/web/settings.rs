@@ -1,7 +1,8 @@
 //! Tenant settings (admins only): name, language, zone, brand colours, logo, kiosk
 //! check-out, pass validity, notification defaults and the Slack webhook (of which
-//! only "configured or not" is ever shown).
+//! only "configured or not" is ever shown); security and API tokens in submodules.
 
+pub mod api_tokens;
 pub mod kiosk;
 pub mod logo;
 pub mod security;
@@ -47,6 +48,11 @@ pub fn router() -> Router<AppState> {
             "/settings/security",
             get(security::page).post(security::save),
         )
+        .route(
+            "/settings/api-tokens",
+            get(api_tokens::page).post(api_tokens::create),
+        )
+        .route("/settings/api-tokens/{id}/revoke", post(api_tokens::revoke))
         .route("/settings/slack", post(set_slack))
         .route("/settings/slack/clear", post(clear_slack))
         .route("/settings/kiosk", post(kiosk::save))

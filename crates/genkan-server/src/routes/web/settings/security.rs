@@ -30,7 +30,7 @@ struct SecurityPage {
 
 #[derive(Deserialize)]
 pub(crate) struct NoticeQuery {
-    notice: Option<String>,
+    pub(crate) notice: Option<String>,
 }
 
 async fn render(
