@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Duration;
-use genkan_core::Clock as _;
 use genkan_core::access::{Permission, Scope};
 use genkan_core::id::TokenId;
 use genkan_core::tenant::TimeZone;
