@@ -429,9 +429,11 @@ async fn a_thousand_racing_check_ins_of_one_pass_make_exactly_one_visit() {
         }
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
+    // A code that checks the visitor in gives its attempt back (the limit bounds
+    // refusals), so one more than the address's 30 may be looked up.
     assert!(
-        limited >= 200 - 30,
-        "at most 30 codes from one address are looked up: {limited} limited"
+        limited >= 200 - 31,
+        "at most 30 refused codes from one address are looked up: {limited} limited"
     );
     let list = acme.admin.visits().await.ok();
     let list = list.as_array().unwrap();

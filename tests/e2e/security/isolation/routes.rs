@@ -125,7 +125,7 @@ pub(crate) fn kind_after(segment: &str) -> Option<Kind> {
         "users" => Kind::User,
         "groups" => Kind::Group,
         "kiosks" => Kind::Kiosk,
-        "tokens" => Kind::Token,
+        "tokens" | "api-tokens" => Kind::Token,
         "sessions" => Kind::Session,
         _ => return None,
     })
