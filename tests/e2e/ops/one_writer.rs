@@ -30,9 +30,10 @@ const PASSES: usize = 20_000;
 /// `GENKAN_LOAD_BIN`) the load is an open loop at N check-ins/s instead, and at least
 /// 95 % of them must be acknowledged in time; passes are prepared for all of them.
 fn fixed_rate() -> Option<u64> {
-    std::env::var("GENKAN_ONE_WRITER_RATE")
-        .ok()
-        .map(|r| r.parse().expect("GENKAN_ONE_WRITER_RATE is a number of check-ins/s"))
+    std::env::var("GENKAN_ONE_WRITER_RATE").ok().map(|r| {
+        r.parse()
+            .expect("GENKAN_ONE_WRITER_RATE is a number of check-ins/s")
+    })
 }
 
 /// A finished operator command.
@@ -296,8 +297,7 @@ async fn backup_tenant_end_and_visitor_erase_beside_a_saturating_check_in_load_l
     // A stream all along (the passes never ran out), at whatever rate this machine
     // gives the build under test.
     assert!(
-        requests < passes as u64
-            && requests >= rate.map_or(300, |r| r * SECONDS * 95 / 100),
+        requests < passes as u64 && requests >= rate.map_or(300, |r| r * SECONDS * 95 / 100),
         "{requests} check-ins in {SECONDS} s: {report}"
     );
     assert_eq!(

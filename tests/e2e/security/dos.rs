@@ -238,7 +238,10 @@ async fn two_hundred_concurrent_sign_ins_keep_healthz_fast_and_memory_bounded() 
         } else if right {
             // The account's throttle counts every attempt before its check (RACE-1):
             // of a hundred at once, the ones past its allowance get the form again.
-            assert_eq!(status, 200, "right password refused by the account's throttle");
+            assert_eq!(
+                status, 200,
+                "right password refused by the account's throttle"
+            );
         } else {
             assert_eq!(status, 200, "a wrong password gets the form again");
         }
