@@ -26,13 +26,13 @@ const SECONDS: u64 = 12;
 const CLIENTS: usize = 32;
 const PASSES: usize = 20_000;
 
-/// With `GENKAN_ONE_WRITER_RATE=N` (for a release build: `GENKAN_BIN`,
+/// With `E2E_ONE_WRITER_RATE=N` (for a release build: `GENKAN_BIN`,
 /// `GENKAN_LOAD_BIN`) the load is an open loop at N check-ins/s instead, and at least
 /// 95 % of them must be acknowledged in time; passes are prepared for all of them.
 fn fixed_rate() -> Option<u64> {
-    std::env::var("GENKAN_ONE_WRITER_RATE").ok().map(|r| {
+    std::env::var("E2E_ONE_WRITER_RATE").ok().map(|r| {
         r.parse()
-            .expect("GENKAN_ONE_WRITER_RATE is a number of check-ins/s")
+            .expect("E2E_ONE_WRITER_RATE is a number of check-ins/s")
     })
 }
 
