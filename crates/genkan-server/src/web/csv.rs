@@ -32,27 +32,20 @@ pub struct CsvSink {
     inner: Arc<Mutex<Buffer>>,
 }
 
-/// Appends one CSV row (formula cells neutralised, quoted where needed, CRLF).
+/// Appends one CSV row (formula cells neutralised, quoted where needed, CRLF),
+/// written by the `csv` crate.
 pub fn push_row(buf: &mut Vec<u8>, cells: &[&str]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        let cell = neutralise(cell);
-        if cell.contains([',', '"', '\n', '\r']) {
-            buf.push(b'"');
-            for b in cell.bytes() {
-                if b == b'"' {
-                    buf.push(b'"');
-                }
-                buf.push(b);
-            }
-            buf.push(b'"');
-        } else {
-            buf.extend_from_slice(cell.as_bytes());
-        }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .buffer_capacity(256)
+        .from_writer(buf);
+    // Writing into memory cannot fail. Field by field, then an empty record ends the
+    // row, so no cell is copied.
+    for cell in cells {
+        let _ = writer.write_field(neutralise(cell).as_bytes());
     }
-    buf.extend_from_slice(b"\r\n");
+    let _ = writer.write_record(None::<&[u8]>);
+    let _ = writer.flush();
 }
 
 impl CsvSink {
@@ -133,6 +126,17 @@ mod tests {
         assert_eq!(
             &buf[..],
             b"\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",'=cmd\r\n"
+        );
+    }
+
+    #[test]
+    fn plain_rows_are_unquoted_and_end_with_crlf() {
+        let mut buf = Vec::new();
+        push_row(&mut buf, &["佐藤 花子", "", "2026-12-07T10:00:00+09:00"]);
+        push_row(&mut buf, &["next"]);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "佐藤 花子,,2026-12-07T10:00:00+09:00\r\nnext\r\n"
         );
     }
 }

@@ -336,9 +336,10 @@ pub async fn read_form(
     Ok(fields)
 }
 
-/// Compares secrets without leaking where they differ.
+/// Compares secrets without leaking where they differ (`subtle`; the length is not
+/// secret: every token compared has a fixed length).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
 }
 
 impl FromRequest<AppState> for WebForm {
