@@ -17,47 +17,35 @@ use genkan_core::{Clock as _, SystemClock};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+/// Check-in load against a running server.
+#[derive(Debug, clap::Parser)]
+#[command(name = "genkan-load")]
 struct Args {
+    /// The server's base URL.
+    #[arg(long)]
     url: String,
+    /// An admin API token of the tenant to load.
+    #[arg(long)]
     token: String,
+    /// Kiosks paired (their credentials are shared out between requests).
+    #[arg(long, default_value_t = 16)]
     kiosks: usize,
+    /// Check-ins per second (open loop); 0 sends as fast as the clients can.
+    #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// Clients sending at once (closed loop).
+    #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Passes prepared (a closed loop ends when they run out).
+    #[arg(long)]
     passes: Option<usize>,
 }
 
 fn parse_args() -> Args {
-    let mut a = Args {
-        url: String::new(),
-        token: String::new(),
-        kiosks: 16,
-        rate: 0,
-        duration: 10,
-        concurrency: 64,
-        passes: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--url" => a.url = value(),
-            "--token" => a.token = value(),
-            "--kiosks" => a.kiosks = value().parse().unwrap(),
-            "--rate" => a.rate = value().parse().unwrap(),
-            "--duration" => a.duration = value().parse().unwrap(),
-            "--concurrency" => a.concurrency = value().parse().unwrap(),
-            "--passes" => a.passes = Some(value().parse().unwrap()),
-            other => panic!(
-                "unknown flag {other}; flags: --url --token --kiosks --rate --duration --concurrency --passes"
-            ),
-        }
-    }
-    assert!(
-        !a.url.is_empty() && !a.token.is_empty(),
-        "--url and --token are required"
-    );
-    a
+    <Args as clap::Parser>::parse()
 }
 
 async fn call(
