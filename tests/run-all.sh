@@ -53,7 +53,7 @@ saml_idp=crates/genkan-sso/tests/saml-idp
 "$saml_idp/.venv/bin/python" -m pip install -q -r "$saml_idp/requirements.txt"
 
 # --- cargo tools (supply-chain checks, fuzzing) -------------------------------------
-cargo_tools=(cargo-deny cargo-fuzz cargo-audit)
+cargo_tools=(cargo-deny cargo-fuzz cargo-audit cargo-machete)
 for tool in "${cargo_tools[@]}"; do
   command -v "$tool" >/dev/null || cargo install --locked -q "$tool"
 done
@@ -73,6 +73,7 @@ else
 fi
 
 # --- supply chain: licences, bans, sources and known advisories ----------------------
+cargo machete                                            # no dependency declared and unused
 cargo deny --locked check licenses bans sources
 cargo audit --no-fetch --db ../shared/advisory-db --file Cargo.lock
 
