@@ -1,11 +1,29 @@
-//! Shared HTTP handling: per-request timeouts, bounded bodies, and the mapping of
+//! Shared HTTP handling: API base URLs, per-request timeouts, bounded bodies, and the mapping of
 //! statuses (401, 403, 404, 429, 503, 5xx) to [`SyncError`].
 
 use std::time::Duration;
 
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
 use crate::error::{RetryAfter, SyncError};
+
+/// A provider's API base URL (`https://…/v1.0`, a trailing slash ignored), refused
+/// unless it can carry path segments; `provider` names it in the error.
+pub(crate) fn api_base(api_base: &str, provider: &str) -> Result<Url, SyncError> {
+    Url::parse(api_base.trim_end_matches('/'))
+        .ok()
+        .filter(|u| !u.cannot_be_a_base())
+        .ok_or_else(|| SyncError::Protocol(format!("invalid {provider} API base URL")))
+}
+
+/// `base` with `segments` appended, each percent-encoded as one path segment.
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
 
 /// Limits applied to every provider call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

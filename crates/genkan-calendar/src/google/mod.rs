@@ -57,10 +57,7 @@ impl GoogleCalendar {
         access_token: Secret,
         limits: Limits,
     ) -> Result<Self, SyncError> {
-        let base = Url::parse(api_base.trim_end_matches('/'))
-            .ok()
-            .filter(|u| !u.cannot_be_a_base())
-            .ok_or_else(|| SyncError::Protocol("invalid Google API base URL".into()))?;
+        let base = crate::http::api_base(api_base, "Google")?;
         Ok(Self {
             http,
             base,
@@ -70,11 +67,7 @@ impl GoogleCalendar {
     }
 
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        crate::http::join(&self.base, segments)
     }
 
     pub(crate) async fn call(

@@ -52,10 +52,7 @@ impl GraphCalendar {
         access_token: Secret,
         limits: Limits,
     ) -> Result<Self, SyncError> {
-        let base = Url::parse(api_base.trim_end_matches('/'))
-            .ok()
-            .filter(|u| !u.cannot_be_a_base())
-            .ok_or_else(|| SyncError::Protocol("invalid Graph API base URL".into()))?;
+        let base = crate::http::api_base(api_base, "Graph")?;
         Ok(Self {
             http,
             base,
@@ -65,11 +62,7 @@ impl GraphCalendar {
     }
 
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        crate::http::join(&self.base, segments)
     }
 
     /// A link Graph handed us, refused unless it points at the configured API: the
