@@ -66,19 +66,7 @@ fn hash_of(app: &TestApp, email: &str) -> String {
 
 /// Writes `hash` straight into the database, as an old release or an import would have.
 fn put_hash(app: &TestApp, email: &str, hash: &str) {
-    let conn = rusqlite::Connection::open(app.store.path()).unwrap();
-    let key: String = app
-        .store
-        .keys()
-        .database
-        .bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    conn.execute_batch(&format!(
-        "PRAGMA key = \"x'{key}'\"; PRAGMA busy_timeout = 5000;"
-    ))
-    .unwrap();
+    let conn = crate::route_table::keyed_db(app, "PRAGMA busy_timeout = 5000;");
     let n = conn
         .execute(
             "UPDATE users SET password_hash = ?1 WHERE email = ?2",

@@ -261,20 +261,10 @@ async fn an_ended_tenant_still_reads_exports_and_signs_in_and_out() {
 
 /// A writable second connection to the application's database.
 fn raw_writer(app: &TestApp) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(app.store.path()).unwrap();
-    let hex: String = app
-        .store
-        .keys()
-        .database
-        .bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    conn.execute_batch(&format!(
-        "PRAGMA key = \"x'{hex}'\"; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;"
-    ))
-    .unwrap();
-    conn
+    crate::route_table::keyed_db(
+        app,
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;",
+    )
 }
 
 /// SECURITY.md RO-1, failing closed: when the tenants' contract state cannot be

@@ -341,8 +341,9 @@ impl World {
     }
 }
 
-/// A second connection to the application's database, opened with its key.
-pub(crate) fn raw_db(app: &TestApp) -> rusqlite::Connection {
+/// A second connection to the application's database, opened with its key and then
+/// set up with `pragmas` (e.g. `PRAGMA query_only = 1;`).
+pub(crate) fn keyed_db(app: &TestApp, pragmas: &str) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(app.store.path()).unwrap();
     let hex: String = app
         .store
@@ -352,11 +353,14 @@ pub(crate) fn raw_db(app: &TestApp) -> rusqlite::Connection {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    conn.execute_batch(&format!(
-        "PRAGMA key = \"x'{hex}'\"; PRAGMA query_only = 1;"
-    ))
-    .unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\"; {pragmas}"))
+        .unwrap();
     conn
+}
+
+/// A read-only second connection to the application's database.
+pub(crate) fn raw_db(app: &TestApp) -> rusqlite::Connection {
+    keyed_db(app, "PRAGMA query_only = 1;")
 }
 
 /// Columns that record that something was used, not a change of state. Every column
