@@ -47,10 +47,14 @@ impl Limiter {
         (*n >= self.max && now < end).then(|| (end - now).num_seconds().max(1) as u64)
     }
 
-    /// Counts one failure for `key`.
-    pub fn record(&self, key: &str) {
-        let now = self.clock.now();
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+    /// `key`'s count in the window running at `now` (a fresh one once the last has
+    /// ended); ended windows of other keys are dropped when the map grows large.
+    fn current<'a>(
+        &self,
+        counts: &'a mut HashMap<String, (DateTime<Utc>, u32)>,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> &'a mut (DateTime<Utc>, u32) {
         if counts.len() > 50_000 {
             let window = self.window;
             counts.retain(|_, (start, _)| *start + window > now);
@@ -59,6 +63,14 @@ impl Limiter {
         if entry.0 + self.window <= now {
             *entry = (now, 0);
         }
+        entry
+    }
+
+    /// Counts one failure for `key`.
+    pub fn record(&self, key: &str) {
+        let now = self.clock.now();
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = self.current(&mut counts, key, now);
         entry.1 = entry.1.saturating_add(1);
     }
 
@@ -71,19 +83,12 @@ impl Limiter {
 
     /// Counts `n` attempts for `key` at once, or none: `Err(seconds until the
     /// window ends)` when fewer than `n` places are left (also when `n` exceeds the
-    /// limit, which no wait can satisfy: the caller tells those apart with
-    /// [`Limiter::max`]). For a batch, e.g. the invitation mails of an import.
+    /// limit, which no wait can satisfy). For a batch, e.g. the invitation mails of an
+    /// import.
     pub fn acquire_many(&self, key: &str, n: u32) -> Result<Attempt, u64> {
         let now = self.clock.now();
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.len() > 50_000 {
-            let window = self.window;
-            counts.retain(|_, (start, _)| *start + window > now);
-        }
-        let entry = counts.entry(key.to_owned()).or_insert((now, 0));
-        if entry.0 + self.window <= now {
-            *entry = (now, 0);
-        }
+        let entry = self.current(&mut counts, key, now);
         if entry.1.saturating_add(n) > self.max {
             let end = entry.0 + self.window;
             return Err((end - now).num_seconds().max(1) as u64);
@@ -94,11 +99,6 @@ impl Limiter {
             window_start: entry.0,
             places: n,
         })
-    }
-
-    /// Most attempts per key and window.
-    pub fn max(&self) -> u32 {
-        self.max
     }
 
     /// Places `key` has left in its current window.
